@@ -1,0 +1,1 @@
+"""ScratchNet's terminal app and command-line entry point."""
