@@ -150,10 +150,19 @@ def sigmoid_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 def softmax_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out = exp(x - max) / sum(exp(x - max)), row by row."""
-    np.subtract(x, x.max(axis=1, keepdims=True), out=out)
+    """out = exp(x - c) / sum(exp(x - c)), row by row, for a shift c that keeps exp() from overflowing.
+
+    Any c gives the same result. The batch's largest score (one cheap reduction) serves every row
+    unless a row lies so far below it that all its exp() underflow; such rows use their own maximum.
+    """
+    np.subtract(x, x.max(), out=out)
     np.exp(out, out=out)
-    out /= out.sum(axis=1, keepdims=True)
+    sums = np.add.reduce(out, axis=1, keepdims=True)
+    if sums.min() < np.finfo(out.dtype).tiny * out.shape[1] * 1e6:
+        np.subtract(x, x.max(axis=1, keepdims=True), out=out)
+        np.exp(out, out=out)
+        sums = np.add.reduce(out, axis=1, keepdims=True)
+    out /= sums
     return out
 
 
@@ -194,6 +203,7 @@ class OutputWithLoss:
         self.y: np.ndarray | None = None
         self.labels: np.ndarray | None = None
         self.da: np.ndarray | None = None
+        self.rows = np.arange(0)  # 0, 1, ..., N-1: picks each row's true class, kept between steps
 
     def activate(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """y = output(a), written into `out` when given."""
@@ -210,17 +220,18 @@ class OutputWithLoss:
         self.labels = labels_of(t, a.shape)
         self.y = self.activate(a, reuse(self.y, a.shape, a.dtype))
         n = a.shape[0]
+        if len(self.rows) != n:
+            self.rows = np.arange(n)
         if self.loss == "cross_entropy":
-            picked = self.y[np.arange(n), self.labels]
+            picked = self.y[self.rows, self.labels]
             return float(-np.sum(np.log(picked + self.delta)) / n)
         diff = self.y.copy()
-        diff[np.arange(n), self.labels] -= 1
+        diff[self.rows, self.labels] -= 1
         return float(0.5 * np.sum(diff * diff) / n)
 
     def backward(self, include_delta: bool = False) -> np.ndarray:
-        y, labels = self.y, self.labels
+        y, labels, rows = self.y, self.labels, self.rows
         n = y.shape[0]
-        rows = np.arange(n)
         self.da = reuse(self.da, y.shape, y.dtype)
         da = self.da
         if self.loss == "cross_entropy" and self.output == "softmax":
