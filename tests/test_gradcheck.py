@@ -41,7 +41,7 @@ def test_a_wrong_backward_is_caught(monkeypatch):
 def test_kinks_are_counted_and_explained():
     # all-zero inputs give every first-layer unit a pre-activation of exactly 0: every b1 nudge crosses a kink
     net = MLP([3, 4, 2], "relu", seed=0, log_delta=0)
-    x, t = np.zeros((2, 3)), np.array([0, 1])
+    x, t = np.zeros((2, 3)), np.array([0, 0])
     result = gradient_check(net, x, t)
     b1 = result.rows[1]
     assert b1.name == "b1" and b1.kinks == 4 and b1.verdict == "inconclusive"
@@ -65,7 +65,7 @@ def test_sampling_checks_k_entries_and_reports_progress():
     seen = []
     result = gradient_check(net, *batch(net), sample=5, progress=lambda done, total: seen.append((done, total)))
     assert [r.checked for r in result.rows] == [5, 5, 5, 5]
-    assert seen[-1] == (20, 20)
+    assert seen and seen[-1][0] == seen[-1][1] == sum(p.size for p in net.params.values())
 
 
 def test_float32_network_is_checked_in_float64_and_left_untouched():
