@@ -88,6 +88,7 @@ class MLP:
         self.dtype = np.dtype(dtype)
         self.log_delta = float(log_delta)
         self.last_layer = L.OutputWithLoss(output, loss, log_delta)
+        self.last_loss = math.nan  # the loss of the last call to `gradient`
 
         rng = np.random.default_rng(seed)
         self.params: dict[str, np.ndarray] = {}
@@ -165,8 +166,9 @@ class MLP:
 
         The returned arrays are the layers' own buffers, overwritten by the next call.
         `include_delta`: differentiate the cross-entropy with its delta (see OutputWithLoss).
+        The loss at these weights, computed on the way, is kept in `last_loss`.
         """
-        self.loss(x, t)
+        self.last_loss = self.loss(x, t)
         dout = self.last_layer.backward(include_delta)
         for layer in reversed(self.layers):
             dout = layer.backward(dout)

@@ -1,0 +1,248 @@
+"""Checkpoints: a training run saved to one .npz file, and read back with every part checked.
+
+Layout (format version 1; every entry a plain array, so the file loads with allow_pickle=False):
+    format                "scratchnet-checkpoint"
+    version               1
+    config                the TrainConfig as JSON
+    meta                  JSON: step, elapsed, n_train, order_epoch, state, message, rng_state
+    weights/<name>        W1, b1, W2, ...
+    optimizer/<key>       the optimizer's state_dict (e.g. optimizer/v/W1, optimizer/t)
+    history/<key>         the MetricsHistory's state_dict
+    order, batch          the epoch's row order and a batch drawn but not yet used, when present
+
+A checkpoint is written to a temporary file in the same directory, flushed to disk and renamed
+over the target, so a crash while saving leaves the previous checkpoint as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.config import TrainConfig
+from core.metrics import MetricsHistory
+from core.optimizers import make_optimizer
+
+FORMAT = "scratchnet-checkpoint"
+VERSION = 1
+#: The first bytes of a zip archive (an .npz), and of an empty one.
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+META_KEYS = ("step", "elapsed", "n_train", "order_epoch", "state", "message", "rng_state")
+
+
+class CheckpointError(Exception):
+    """A checkpoint could not be written or read: the message names the file and the problem."""
+
+
+@dataclass(frozen=True, eq=False)
+class Checkpoint:
+    """Everything TrainingSession.from_checkpoint needs to continue a run exactly.
+
+    state and message are the session's when it was saved, for display: a resumed session starts
+    in state "ready".
+    """
+
+    config: TrainConfig
+    weights: dict[str, np.ndarray]
+    optimizer_state: dict[str, np.ndarray]
+    history: dict[str, np.ndarray]  # MetricsHistory.state_dict()
+    step: int
+    elapsed: float
+    n_train: int
+    rng_state: dict[str, Any]  # the batch sampler's bit_generator.state
+    order: np.ndarray | None
+    order_epoch: int
+    batch: np.ndarray | None
+    state: str
+    message: str
+
+
+def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
+    """Write `ckpt` to `path` atomically; CheckpointError (naming the path) if it cannot be written."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise CheckpointError(f"cannot save a checkpoint to {path}: it is a directory")
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    except OSError as exc:
+        raise CheckpointError(f"cannot save a checkpoint to {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as file:
+            np.savez(file, **_to_arrays(ckpt))
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise CheckpointError(f"cannot save a checkpoint to {path}: {exc.strerror or exc}") from None
+        raise
+
+
+def _to_arrays(ckpt: Checkpoint) -> dict[str, np.ndarray]:
+    meta = {key: getattr(ckpt, key) for key in META_KEYS}
+    arrays = {
+        "format": np.array(FORMAT),
+        "version": np.array(VERSION),
+        "config": np.array(json.dumps(ckpt.config.to_dict())),
+        "meta": np.array(json.dumps(meta)),
+    }
+    for prefix, group in (("weights", ckpt.weights), ("optimizer", ckpt.optimizer_state), ("history", ckpt.history)):
+        arrays.update({f"{prefix}/{key}": np.asarray(value) for key, value in group.items()})
+    if ckpt.order is not None:
+        arrays["order"] = ckpt.order
+    if ckpt.batch is not None:
+        arrays["batch"] = ckpt.batch
+    return arrays
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read and check a checkpoint; CheckpointError, naming the path, for anything that is not one."""
+    path = os.fspath(path)
+    arrays = _read_arrays(path)
+
+    def fail(problem: str) -> CheckpointError:
+        return CheckpointError(f"{path} is not a usable ScratchNet checkpoint: {problem}")
+
+    if _text(arrays.get("format")) != FORMAT:
+        raise fail("it has no ScratchNet format marker (a file from something else?)")
+    version = arrays.get("version")
+    if version is None or version.shape != () or version.dtype.kind not in "iu":
+        raise fail("its format version is missing")
+    if int(version) != VERSION:
+        raise fail(f"it is in checkpoint format {int(version)}; this ScratchNet reads format {VERSION}")
+    for key in ("config", "meta"):
+        if _text(arrays.get(key)) is None:
+            raise fail(f"its {key!r} entry is missing or not text")
+    try:
+        config = TrainConfig.from_dict(json.loads(_text(arrays["config"])), source="config")
+    except (ValueError, TypeError) as exc:  # ConfigError and json's JSONDecodeError are ValueErrors
+        raise fail(f"its config is invalid: {exc}") from None
+    try:
+        meta = json.loads(_text(arrays["meta"]))
+        missing = [key for key in META_KEYS if key not in meta]
+    except (ValueError, TypeError):
+        raise fail("its meta entry is not a JSON object") from None
+    if missing:
+        raise fail(f"its meta entry lacks {', '.join(missing)}")
+
+    groups = {prefix: {key[len(prefix) + 1:]: value for key, value in arrays.items() if key.startswith(prefix + "/")}
+              for prefix in ("weights", "optimizer", "history")}
+    problem = (_check_weights(groups["weights"], config) or _check_optimizer(groups["optimizer"], groups["weights"], config)
+               or _check_meta(meta) or _check_indices(arrays))
+    if problem:
+        raise fail(problem)
+    try:
+        MetricsHistory.from_state_dict(groups["history"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise fail(f"its metrics history is damaged ({exc})") from None
+    return Checkpoint(
+        config=config, weights=groups["weights"], optimizer_state=groups["optimizer"], history=groups["history"],
+        step=meta["step"], elapsed=float(meta["elapsed"]), n_train=meta["n_train"], rng_state=meta["rng_state"],
+        order=arrays.get("order"), order_epoch=meta["order_epoch"], batch=arrays.get("batch"),
+        state=meta["state"], message=meta["message"],
+    )
+
+
+def _read_arrays(path: str) -> dict[str, np.ndarray]:
+    """Every entry of the .npz at `path`, read eagerly, or CheckpointError."""
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path} is a directory, not a checkpoint file")
+    try:
+        with open(path, "rb") as file:
+            magic = file.read(4)
+    except FileNotFoundError:
+        raise CheckpointError(f"no checkpoint file at {path}") from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    if magic not in ZIP_MAGIC:
+        raise CheckpointError(f"{path} is not a ScratchNet checkpoint: it is not an .npz archive")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise CheckpointError(
+                f"{path} is refused: it contains pickled Python objects, which could run code when loaded") from None
+        raise CheckpointError(f"{path} is not a ScratchNet checkpoint or is damaged: {exc}") from None
+    except Exception as exc:  # zipfile.BadZipFile, EOFError, zlib.error, ...: a truncated or foreign file
+        raise CheckpointError(
+            f"{path} is not a ScratchNet checkpoint or is damaged ({type(exc).__name__}: {exc})") from None
+    strays = [key for key, value in arrays.items() if not isinstance(value, np.ndarray)]
+    if strays:  # np.load hands over the raw bytes of a member that is not an .npy file
+        raise CheckpointError(f"{path} is not a ScratchNet checkpoint: its entry {strays[0]!r} is not an array")
+    return arrays
+
+
+def _text(array: np.ndarray | None) -> str | None:
+    if array is None or array.shape != () or array.dtype.kind != "U":
+        return None
+    return str(array)
+
+
+def _check_weights(weights: dict[str, np.ndarray], config: TrainConfig) -> str | None:
+    """What is wrong with the weights for config's hidden layers (inputs and outputs are checked
+    against the dataset on resume)."""
+    depth = len(config.hidden) + 1
+    expected = sorted(f"{kind}{i}" for i in range(1, depth + 1) for kind in "Wb")
+    if sorted(weights) != expected:
+        return f"its weights are {sorted(weights)}, expected {expected} for hidden={list(config.hidden)}"
+    if any(w.dtype.kind != "f" for w in weights.values()):
+        return "its weights are not floating-point arrays"
+    first, last = weights["W1"], weights[f"W{depth}"]
+    if first.ndim != 2 or last.ndim != 2:
+        return "its weight matrices are not 2-D"
+    sizes = (first.shape[0], *config.hidden, last.shape[1])
+    for i in range(1, depth + 1):
+        W, b = weights[f"W{i}"], weights[f"b{i}"]
+        if W.shape != (sizes[i - 1], sizes[i]) or b.shape != (sizes[i],):
+            return f"its weights W{i} {W.shape} and b{i} {b.shape} do not fit the layer sizes {sizes}"
+    return None
+
+
+def _check_optimizer(state: dict[str, np.ndarray], weights: dict[str, np.ndarray], config: TrainConfig) -> str | None:
+    try:
+        make_optimizer(config.optimizer, **config.optimizer_kwargs).load_state_dict(state)
+    except ValueError as exc:
+        return f"its optimizer state is invalid: {exc}"
+    for key, value in state.items():
+        _, _, param = key.partition("/")
+        if param and (param not in weights or value.shape != weights[param].shape):
+            return f"its optimizer state {key} has shape {value.shape}, which fits no weight of that name"
+    return None
+
+
+def _check_meta(meta: dict[str, Any]) -> str | None:
+    whole = ("step", "n_train", "order_epoch")
+    if not all(isinstance(meta[key], int) and not isinstance(meta[key], bool) for key in whole):
+        return "its step counters are not whole numbers"
+    if meta["step"] < 0 or meta["n_train"] < 1:
+        return "its step counters are out of range"
+    if not isinstance(meta["elapsed"], (int, float)) or not isinstance(meta["rng_state"], dict):
+        return "its elapsed time or random state is invalid"
+    if not isinstance(meta["state"], str) or not isinstance(meta["message"], str):
+        return "its state is not text"
+    try:
+        np.random.default_rng().bit_generator.state = meta["rng_state"]
+    except (ValueError, TypeError, KeyError) as exc:
+        return f"its random state is invalid ({exc})"
+    return None
+
+
+def _check_indices(arrays: dict[str, np.ndarray]) -> str | None:
+    for key in ("order", "batch"):
+        value = arrays.get(key)
+        if value is not None and (value.ndim != 1 or value.dtype.kind not in "iu"):
+            return f"its {key} entry is not a list of row numbers"
+    return None
+

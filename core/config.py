@@ -1,0 +1,348 @@
+"""TrainConfig: everything that defines a training run, validated, and read from / written to TOML.
+
+    config = TrainConfig(dataset="circle", hidden=(8, 8), optimizer="adam", lr=0.01)
+    config.to_toml("run.toml")
+    config = TrainConfig.from_toml("run.toml").replace(epochs=50)
+
+Every invalid value raises ConfigError naming the field, the value and what is allowed. A network
+that would not fit in memory is refused when the config is made, before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from core.datasets import DATASETS, Dataset
+from core.datasets.mnist import IMAGE_SHAPE
+from core.datasets.toy2d import MAX_NOISE, MAX_SAMPLES, MIN_SAMPLES
+from core.layers import LOSSES, OUTPUTS, OutputWithLoss
+from core.metrics import EVAL_CHUNK
+from core.network import ACTIVATIONS, DTYPES, WEIGHT_INITS
+from core.optimizers import DEFAULTS, OPTIMIZERS, make_optimizer
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+#: "numerical": central differences, layer-aware (core.numerical's "fast" method);
+#: "numerical-naive": the notebook's two full forward passes per parameter entry.
+GRADIENTS = ("backprop", "numerical", "numerical-naive")
+#: "epoch": every epoch visits the training set once in a fresh random order.
+#: "random": every batch is drawn with replacement, as the notebook's np.random.choice does.
+SAMPLINGS = ("epoch", "random")
+#: The memory limit when the available memory cannot be read.
+FALLBACK_MEMORY_LIMIT = 4 * 2**30
+MAX_SEED = 2**63 - 1
+
+
+class ConfigError(ValueError):
+    """An invalid configuration: the message names the field, the value and what is allowed."""
+
+
+def _invalid(field: str, value: Any, allowed: str) -> ConfigError:
+    return ConfigError(f"invalid {field}={value!r}: expected {allowed}")
+
+
+def _whole(field: str, value: Any, low: int, high: int | None = None) -> int:
+    allowed = f"a whole number >= {low}" if high is None else f"a whole number from {low} to {high}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _invalid(field, value, allowed)
+    if value < low or (high is not None and value > high):
+        raise _invalid(field, value, allowed)
+    return int(value)
+
+
+def _number(field: str, value: Any, allowed: str, ok: Callable[[float], bool]) -> float:
+    """`value` as a float if it is a finite real number for which ok(x) holds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _invalid(field, value, allowed)
+    x = float(value)
+    if not (math.isfinite(x) and ok(x)):
+        raise _invalid(field, value, allowed)
+    return x
+
+
+def _choice(field: str, value: Any, choices) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise _invalid(field, value, "one of " + ", ".join(choices))
+    return value
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. Dataset knobs are passed to core.datasets.load_dataset.
+
+    hidden: sizes of the hidden layers, () for none. weight_init: "he", "xavier" or a standard
+    deviation. optimizer_params: extra hyperparameters of the optimizer besides lr (e.g.
+    momentum), given as a dict and kept as sorted (name, value) pairs. steps: when set, the run
+    lasts this many steps and `epochs` is ignored. eval_every: steps between evaluations; 0
+    evaluates at the end of every epoch. Train loss and accuracy are measured on a fixed random
+    subset of eval_samples training rows, test loss and accuracy on the whole test set.
+    """
+
+    dataset: str = "mnist-sample"
+    data_dir: str | None = None
+    noise: float = 0.0
+    n_samples: int = 500
+    test_ratio: float = 0.5
+    subset_per_class: int | None = None
+    validation: float = 0.0
+    hidden: tuple[int, ...] = (100,)
+    activation: str = "relu"
+    output: str = "softmax"
+    loss: str = "cross_entropy"
+    weight_init: str | float = "he"
+    optimizer: str = "sgd"
+    optimizer_params: tuple[tuple[str, float], ...] = ()
+    lr: float = 0.1
+    batch_size: int = 100
+    epochs: int = 10
+    steps: int | None = None
+    weight_decay: float = 0.0
+    gradient: str = "backprop"
+    sampling: str = "epoch"
+    eval_every: int = 0
+    eval_samples: int = 2000
+    dtype: str = "float32"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        def set_(field: str, value: Any) -> None:
+            object.__setattr__(self, field, value)
+
+        _choice("dataset", self.dataset, tuple(DATASETS))
+        if self.data_dir is not None:
+            if not isinstance(self.data_dir, (str, os.PathLike)) or not str(self.data_dir):
+                raise _invalid("data_dir", self.data_dir, "a directory path")
+            set_("data_dir", os.fspath(self.data_dir))
+        set_("noise", _number("noise", self.noise, f"a number from 0 to {MAX_NOISE}", lambda x: 0 <= x <= MAX_NOISE))
+        set_("n_samples", _whole("n_samples", self.n_samples, MIN_SAMPLES, MAX_SAMPLES))
+        set_("test_ratio", _number("test_ratio", self.test_ratio, "a number strictly between 0 and 1", lambda x: 0 < x < 1))
+        if self.subset_per_class is not None:
+            set_("subset_per_class", _whole("subset_per_class", self.subset_per_class, 1))
+        set_("validation", _number("validation", self.validation, "a number from 0 up to (not including) 1", lambda x: 0 <= x < 1))
+
+        hidden, allowed = self.hidden, "a list of layer sizes, whole numbers >= 1, e.g. [100, 50] (or [] for none)"
+        if not isinstance(hidden, (tuple, list)) or not all(
+                isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 1 for size in hidden):
+            raise _invalid("hidden", hidden, allowed)
+        set_("hidden", tuple(int(size) for size in hidden))
+        _choice("activation", self.activation, tuple(ACTIVATIONS))
+        _choice("output", self.output, OUTPUTS)
+        _choice("loss", self.loss, LOSSES)
+        try:
+            OutputWithLoss(self.output, self.loss)
+        except ValueError as exc:
+            raise ConfigError(f"invalid output={self.output!r} with loss={self.loss!r}: {exc}") from None
+        if isinstance(self.weight_init, str):
+            _choice("weight_init", self.weight_init, WEIGHT_INITS)
+        else:
+            allowed = f"one of {', '.join(WEIGHT_INITS)} or a standard deviation > 0"
+            set_("weight_init", _number("weight_init", self.weight_init, allowed, lambda x: x > 0))
+
+        _choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
+        set_("lr", _number("lr", self.lr, "a number > 0", lambda x: x > 0))
+        set_("optimizer_params", self._check_optimizer_params())
+        set_("batch_size", _whole("batch_size", self.batch_size, 1))
+        set_("epochs", _whole("epochs", self.epochs, 1))
+        if self.steps is not None:
+            set_("steps", _whole("steps", self.steps, 1))
+        set_("weight_decay", _number("weight_decay", self.weight_decay, "a number >= 0", lambda x: x >= 0))
+        _choice("gradient", self.gradient, GRADIENTS)
+        _choice("sampling", self.sampling, SAMPLINGS)
+        set_("eval_every", _whole("eval_every", self.eval_every, 0))
+        set_("eval_samples", _whole("eval_samples", self.eval_samples, 1))
+        _choice("dtype", self.dtype, DTYPES)
+        set_("seed", _whole("seed", self.seed, 0, MAX_SEED))
+        check_memory(self)
+
+    def _check_optimizer_params(self) -> tuple[tuple[str, float], ...]:
+        params = self.optimizer_params
+        if isinstance(params, Mapping):
+            params = tuple(params.items())
+        valid = [name for name in DEFAULTS[self.optimizer] if name != "lr"]
+        allowed = f"hyperparameters of {self.optimizer}: " + (", ".join(valid) if valid else "none besides lr")
+        try:
+            pairs = {str(name): value for name, value in params}
+        except (TypeError, ValueError):
+            raise _invalid("optimizer_params", self.optimizer_params, allowed) from None
+        for name, value in pairs.items():
+            if name not in valid:
+                raise _invalid("optimizer_params", {name: value}, allowed)
+            pairs[name] = _number(f"optimizer_params.{name}", value, "a number", lambda x: True)
+        try:
+            make_optimizer(self.optimizer, lr=self.lr, **pairs)
+        except ValueError as exc:
+            raise ConfigError(f"invalid optimizer_params={pairs!r}: {exc}") from None
+        return tuple(sorted(pairs.items()))
+
+    # ------------------------------------------------------------------ derived values
+
+    @property
+    def optimizer_kwargs(self) -> dict[str, float]:
+        """The optimizer's hyperparameters: lr and optimizer_params together."""
+        return {"lr": self.lr, **dict(self.optimizer_params)}
+
+    def layer_sizes(self, n_features: int | None = None, n_classes: int | None = None) -> tuple[int, ...]:
+        """(inputs, *hidden, outputs), by default for the configured dataset."""
+        if n_features is None or n_classes is None:
+            n_features, n_classes = dataset_shape(self.dataset)
+        return (n_features, *self.hidden, n_classes)
+
+    def steps_per_epoch(self, n_train: int) -> int:
+        """Steps that make one pass over n_train rows (a last partial batch is dropped)."""
+        return max(n_train // self.batch_size, 1)
+
+    def total_steps(self, n_train: int) -> int:
+        return self.steps if self.steps is not None else self.epochs * self.steps_per_epoch(n_train)
+
+    def validate_against(self, dataset: Dataset) -> None:
+        """Raise ConfigError if this config cannot train on `dataset`."""
+        if self.batch_size > dataset.n_train:
+            raise ConfigError(
+                f"invalid batch_size={self.batch_size}: expected at most the {dataset.n_train} "
+                f"training rows of {dataset.name}"
+            )
+        check_memory(self, dataset.n_features, dataset.n_classes)
+
+    # ------------------------------------------------------------------ conversions
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with some fields changed (and validated)."""
+        _check_keys(changes, "replace()")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (lists and dicts, None for unset), as JSON and TOML hold them."""
+        out = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        out["hidden"] = list(self.hidden)
+        out["optimizer_params"] = dict(self.optimizer_params)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> "TrainConfig":
+        """A config from plain values; missing keys take their defaults, unknown keys are refused."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{source}: expected a table of settings, got {type(data).__name__}")
+        _check_keys(data, source)
+        return cls(**data)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> "TrainConfig":
+        try:
+            with open(path, "rb") as file:
+                data = tomllib.load(file)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {os.fspath(path)}: {exc.strerror or exc}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {os.fspath(path)} is not valid TOML: {exc}") from None
+        try:
+            return cls.from_dict(data, source=f"config file {os.fspath(path)}")
+        except ConfigError as exc:
+            raise ConfigError(f"{os.fspath(path)}: {exc}") from None
+
+    def to_toml(self, path: str | os.PathLike) -> None:
+        with open(path, "wb") as file:
+            file.write(self.toml().encode())
+
+    def toml(self) -> str:
+        """The config as TOML text (unset fields, which TOML cannot write as None, left out)."""
+        import tomli_w
+
+        data = {key: value for key, value in self.to_dict().items() if value is not None}
+        params = data.pop("optimizer_params")
+        if params:
+            data["optimizer_params"] = params  # a table: TOML wants tables after plain keys
+        return tomli_w.dumps(data)
+
+
+FIELDS = tuple(field.name for field in dataclasses.fields(TrainConfig))
+
+
+def _check_keys(data: Mapping[str, Any], source: str) -> None:
+    unknown = [key for key in data if key not in FIELDS]
+    if unknown:
+        raise ConfigError(f"{source}: unknown key {unknown[0]!r}; valid keys: {', '.join(FIELDS)}")
+
+
+def dataset_shape(name: str) -> tuple[int, int]:
+    """(features, classes) of a registered dataset, known without loading it."""
+    info = DATASETS[name]
+    n_features = IMAGE_SHAPE[0] * IMAGE_SHAPE[1] if info.kind == "image" else 2
+    return n_features, len(info.class_names)
+
+
+# ---------------------------------------------------------------------- memory
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes a run needs, roughly: parameters (weights, gradients, a backup copy, and a float64
+    copy for numerical gradients), optimizer state (state arrays and a scratch buffer), and the
+    activations of the largest forward/backward pass (a batch or an evaluation chunk)."""
+
+    parameters: int
+    optimizer: int
+    activations: int
+
+    @property
+    def total(self) -> int:
+        return self.parameters + self.optimizer + self.activations
+
+
+def estimate_memory(config: TrainConfig, n_features: int | None = None, n_classes: int | None = None) -> MemoryEstimate:
+    sizes = config.layer_sizes(n_features, n_classes)
+    itemsize = np.dtype(config.dtype).itemsize
+    n_params = sum(fan_in * fan_out + fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
+    probe = 8 * n_params if config.gradient != "backprop" else 0
+    rows = max(config.batch_size, EVAL_CHUNK)
+    return MemoryEstimate(
+        parameters=3 * n_params * itemsize + probe,
+        optimizer=(1 + len(OPTIMIZERS[config.optimizer].state_names)) * n_params * itemsize,
+        activations=4 * rows * sum(sizes) * itemsize,
+    )
+
+
+def memory_limit() -> int:
+    """Bytes a run may use: 80% of the memory available now (Linux), else FALLBACK_MEMORY_LIMIT."""
+    try:
+        with open("/proc/meminfo") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 * 4 // 5
+    except (OSError, ValueError, IndexError):
+        pass
+    return FALLBACK_MEMORY_LIMIT
+
+
+def check_memory(config: TrainConfig, n_features: int | None = None, n_classes: int | None = None) -> None:
+    """Raise ConfigError, naming the sizes, if the run would not fit in memory."""
+    need = estimate_memory(config, n_features, n_classes)
+    limit = memory_limit()
+    if need.total > limit:
+        shape = "-".join(map(str, config.layer_sizes(n_features, n_classes)))
+        remedies = "smaller hidden layers or batch_size" + (", or float32" if config.dtype == "float64" else "")
+        raise ConfigError(
+            f"invalid hidden={list(config.hidden)}: the network {shape} would need about "
+            f"{format_bytes(need.total)} (parameters {format_bytes(need.parameters)}, optimizer state "
+            f"{format_bytes(need.optimizer)}, activations {format_bytes(need.activations)}), more than "
+            f"the {format_bytes(limit)} available; expected {remedies}"
+        )
+
+
+def format_bytes(n: float) -> str:
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    i = 0
+    while n >= 1024 and i < len(units) - 1:
+        n /= 1024
+        i += 1
+    return f"{n:.0f} B" if i == 0 else f"{n:.1f} {units[i]}"

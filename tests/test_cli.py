@@ -1,0 +1,225 @@
+"""The `scratchnet` command, run as a user runs it: in a subprocess, checking exit codes and output."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import types
+
+import pytest
+
+from core.checkpoint import load_checkpoint
+from core.config import FIELDS
+from tui import cli
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+CIRCLE = ["--dataset", "circle", "--n-samples", "200", "--hidden", "8", "--batch-size", "10"]
+
+
+def scratchnet(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True,
+                          env=ENV, timeout=timeout)
+
+
+def ok(result: subprocess.CompletedProcess, code: int = 0) -> subprocess.CompletedProcess:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def summary(*args: str) -> dict:
+    return json.loads(ok(scratchnet("train", *args, "--json")).stdout)
+
+
+# ---------------------------------------------------------------------- the command itself
+
+
+def test_help_lists_the_commands_without_importing_numpy_or_textual():
+    code = ("import sys; from tui.cli import build_parser; build_parser().format_help(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'textual', 'core')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+    text = ok(scratchnet("--help")).stdout
+    assert all(command in text for command in ("train", "evaluate", "gradcheck", "datasets"))
+
+
+def test_every_config_field_has_a_flag():
+    assert sorted(field for _, field, *_ in cli.CONFIG_FLAGS) == sorted(FIELDS)
+
+
+def test_no_arguments_opens_the_app(monkeypatch):
+    opened = []
+    fake = types.ModuleType("tui.app")
+    fake.ScratchNetApp = type("ScratchNetApp", (), {"run": lambda self: opened.append(True)})
+    monkeypatch.setitem(sys.modules, "tui.app", fake)
+    assert cli.main([]) == 0 and opened == [True]
+
+
+# ---------------------------------------------------------------------- train
+
+
+def test_train_json_on_mnist_sample():
+    result = summary("--epochs", "1", "--hidden", "50")
+    assert result["state"] == "finished" and result["steps"] == 80 and result["epochs"] == 1
+    assert result["test_accuracy"] > 0.8 and result["train_accuracy"] > 0.8
+    assert 0 < result["train_loss"] < 1 and 0 < result["test_loss"] < 1 and result["seconds"] > 0
+    assert result["layers"] == [784, 50, 10]
+
+
+def test_train_json_on_a_2d_problem_with_progress_on_stderr():
+    result = ok(scratchnet("train", *CIRCLE, "--epochs", "30", "--optimizer", "adam", "--lr", "0.05", "--json"))
+    data = json.loads(result.stdout)
+    assert data["state"] == "finished" and data["steps"] == 300 and data["test_accuracy"] > 0.85
+    assert "step 300/300" in result.stderr and "steps/s" in result.stderr
+
+
+def test_train_prints_a_readable_summary():
+    result = ok(scratchnet("train", *CIRCLE, "--epochs", "2"))
+    assert result.stdout.startswith("finished: 20 steps (2.00 epochs) of 2-8-2 on circle")
+    assert "test  loss" in result.stdout
+
+
+def test_save_then_evaluate_then_resume_exactly(tmp_path):
+    path = str(tmp_path / "run.npz")
+    trained = summary(*CIRCLE, "--epochs", "2", "--save", path)
+    assert trained["checkpoint"] == path and load_checkpoint(path).step == 20
+
+    report = ok(scratchnet("evaluate", path))
+    assert "confusion matrix" in report.stdout and "1 positive" in report.stdout
+    evaluation = json.loads(ok(scratchnet("evaluate", path, "--json")).stdout)
+    assert evaluation["accuracy"] == trained["test_accuracy"] and evaluation["rows"] == 100
+    assert sum(map(sum, evaluation["confusion_matrix"])) == 100
+    assert [c["name"] for c in evaluation["classes"]] == ["negative", "positive"]
+
+    resumed = summary("--resume", path, "--epochs", "4")
+    straight = summary(*CIRCLE, "--epochs", "4")
+    for key in ("steps", "train_loss", "test_loss", "test_accuracy"):
+        assert resumed[key] == straight[key], key
+
+
+def test_evaluate_on_data_of_another_shape_is_a_usage_error(tmp_path):
+    path = str(tmp_path / "run.npz")
+    ok(scratchnet("train", *CIRCLE, "--epochs", "1", "--save", path))
+    result = ok(scratchnet("evaluate", path, "--dataset", "mnist-sample"), code=2)
+    assert "2 inputs and 2 outputs" in result.stderr and "784 features" in result.stderr
+
+
+def test_metrics_are_written_as_csv(tmp_path):
+    path = tmp_path / "metrics.csv"
+    ok(scratchnet("train", *CIRCLE, "--epochs", "3", "--metrics", str(path)))
+    rows = list(csv.DictReader(path.open()))
+    assert [int(row["step"]) for row in rows] == [10, 20, 30]
+    assert {"train_accuracy", "test_accuracy", "test_loss", "elapsed"} <= set(rows[0])
+
+
+def test_flags_override_the_config_file_and_print_config_round_trips(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('dataset = "xor"\nhidden = [4, 4]\nepochs = 7\nlr = 0.5\n')
+    printed = ok(scratchnet("train", "--config", str(config), "--epochs", "2", "--init", "0.1",
+                            "--optimizer", "momentum", "--optimizer-param", "momentum=0.8", "--print-config")).stdout
+    settings = tomllib.loads(printed)
+    assert (settings["dataset"], settings["hidden"], settings["epochs"], settings["lr"]) == ("xor", [4, 4], 2, 0.5)
+    assert settings["weight_init"] == 0.1 and settings["optimizer_params"] == {"momentum": 0.8}
+    again = tmp_path / "again.toml"
+    again.write_text(printed)
+    assert ok(scratchnet("train", "--config", str(again), "--print-config")).stdout == printed
+
+
+def test_a_diverging_run_exits_1_with_the_remedy():
+    result = ok(scratchnet("train", *CIRCLE, "--lr", "1e6", "--init", "5", "--epochs", "50", "--json"), code=1)
+    assert json.loads(result.stdout)["state"] == "diverged"
+    assert "lower the learning rate" in result.stderr
+
+
+def test_ctrl_c_stops_cleanly_saves_and_exits_130(tmp_path):
+    path = tmp_path / "interrupted.npz"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "train", *CIRCLE, "--steps", "100000000", "--save", str(path), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        assert "step" in process.stderr.readline()  # training has started
+        time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "stopping" in stderr
+    assert json.loads(stdout)["state"] == "stopped"
+    assert load_checkpoint(path).step > 0
+
+
+# ---------------------------------------------------------------------- mistakes: exit 2, a message, no traceback
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "--lr", "abc"], "invalid float value: 'abc'"),
+    (["train", "--hidden", "10,x"], "layer sizes like 100,50"),
+    (["train", "--activation", "swish"], "activation='swish'"),
+    (["train", "--batch-size", "0"], "batch_size=0"),
+    (["train", "--bogus"], "unrecognized arguments: --bogus"),
+    (["train", "--optimizer-param", "momentum=0.9"], "hyperparameters of sgd"),
+    (["train", "--optimizer-param", "momentum"], "NAME=NUMBER"),
+    (["train", "--dataset", "circle", "--batch-size", "1000"], "batch_size=1000"),
+    (["train", "--hidden", "1000000,1000000"], "784-1000000-1000000-10 would need"),
+    (["train", "--config", "missing.toml"], "cannot read config file missing.toml"),
+    (["train", "--resume", "missing.npz"], "no checkpoint file at missing.npz"),
+    (["evaluate", "missing.npz"], "no checkpoint file at missing.npz"),
+    (["gradcheck", "--batch", "0"], "--batch must be at least 1"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_bad_usage_exits_2_with_a_message(args, fragment):
+    result = ok(scratchnet(*args), code=2)
+    assert fragment in result.stderr
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("learning_rate = 0.1\n", "unknown key 'learning_rate'"),
+    ('epochs = "ten"\n', "epochs='ten'"),
+    ("hidden = [100, 0]\n", "hidden=[100, 0]"),
+    ("[network\nhidden = 3\n", "not valid TOML"),
+])
+def test_bad_config_files_exit_2_naming_the_file_and_the_problem(tmp_path, text, fragment):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    result = ok(scratchnet("train", "--config", str(path)), code=2)
+    assert fragment in result.stderr and str(path) in result.stderr
+
+
+def test_a_checkpoint_that_is_not_one_exits_2(tmp_path):
+    path = tmp_path / "fake.npz"
+    path.write_bytes(b"not a checkpoint at all")
+    result = ok(scratchnet("evaluate", str(path)), code=2)
+    assert "is not a ScratchNet checkpoint" in result.stderr
+
+
+# ---------------------------------------------------------------------- gradcheck, datasets
+
+
+def test_gradcheck_prints_the_table_and_its_notes():
+    result = ok(scratchnet("gradcheck", "--dataset", "circle", "--hidden", "4", "--activation", "tanh"))
+    assert "parameter" in result.stdout and "max rel error" in result.stdout and "verdict:" in result.stdout
+    report = json.loads(ok(scratchnet("gradcheck", "--dataset", "circle", "--hidden", "4", "--json")).stdout)
+    assert [row["parameter"] for row in report["rows"]] == ["W1", "b1", "W2", "b2"]
+    assert report["batch_size"] == 5 and report["notes"]
+
+
+def test_gradcheck_samples_entries_of_a_big_network():
+    report = json.loads(ok(scratchnet("gradcheck", "--sample", "3", "--batch", "2", "--json")).stdout)
+    assert [row["checked"] for row in report["rows"]] == [3, 3, 3, 3]
+
+
+def test_datasets_lists_what_is_available_and_where():
+    text = ok(scratchnet("datasets")).stdout
+    assert all(name in text for name in ("mnist-sample", "fashion-mnist", "spiral", "bundled"))
+    listed = json.loads(ok(scratchnet("datasets", "--json")).stdout)["datasets"]
+    sample = next(d for d in listed if d["name"] == "mnist-sample")
+    assert sample["available"] is True and os.path.isdir(sample["location"])

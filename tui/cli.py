@@ -1,0 +1,539 @@
+"""The `scratchnet` command: the app with no arguments, or train / evaluate / gradcheck / datasets.
+
+Exit codes: 0 success, 1 runtime failure (a diverged run, a failed download or save), 2 bad usage
+or configuration, 130 interrupted by Ctrl-C. Messages go to stderr, results to stdout.
+NumPy and the engine are imported inside the commands, so that `scratchnet --help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import signal
+import sys
+import textwrap
+import threading
+import time
+from typing import Any, Callable, Iterator
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class CommandError(Exception):
+    """A failure to report as a message (no traceback) with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# ---------------------------------------------------------------------- arguments
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    """--hidden 100,50 -> (100, 50); "" or "none" -> () (no hidden layer)."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected layer sizes like 100,50 (or none), got {text!r}") from None
+
+
+def _weight_init(text: str) -> str | float:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _hyperparameter(text: str) -> tuple[str, float]:
+    """--optimizer-param momentum=0.9 -> ("momentum", 0.9)."""
+    name, _, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if not name.strip() or number is None:
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, e.g. momentum=0.9, got {text!r}")
+    return name.strip(), number
+
+
+#: (flags, TrainConfig field, type, metavar, help) for every field of TrainConfig.
+CONFIG_FLAGS: tuple[tuple[tuple[str, ...], str, Callable[[str], Any], str, str], ...] = (
+    (("--dataset",), "dataset", str, "NAME", "dataset to train on (see `scratchnet datasets`)"),
+    (("--data-dir",), "data_dir", str, "DIR", "where to find or download MNIST / Fashion-MNIST"),
+    (("--noise",), "noise", float, "X", "2-D problems: label noise, 0 to 0.5"),
+    (("--n-samples",), "n_samples", int, "N", "2-D problems: number of points"),
+    (("--test-ratio",), "test_ratio", float, "X", "2-D problems: fraction of points kept for testing"),
+    (("--subset-per-class",), "subset_per_class", int, "N", "train on N examples of each class"),
+    (("--validation",), "validation", float, "X", "hold out this fraction of the training set as the test set"),
+    (("--hidden",), "hidden", _hidden, "SIZES", "hidden layer sizes, e.g. 100,50 (none: no hidden layer)"),
+    (("--activation",), "activation", str, "NAME", "hidden-layer activation, e.g. relu, sigmoid, tanh"),
+    (("--output",), "output", str, "NAME", "output function, e.g. softmax"),
+    (("--loss",), "loss", str, "NAME", "loss function, e.g. cross_entropy"),
+    (("--init", "--weight-init"), "weight_init", _weight_init, "INIT", "weight init: he, xavier or a standard deviation"),
+    (("--optimizer",), "optimizer", str, "NAME", "sgd, momentum, nesterov, adagrad, rmsprop or adam"),
+    (("--optimizer-param",), "optimizer_params", _hyperparameter, "NAME=X",
+     "an optimizer hyperparameter besides lr, e.g. momentum=0.9 (repeatable)"),
+    (("--lr",), "lr", float, "X", "learning rate"),
+    (("--batch-size",), "batch_size", int, "N", "rows per training step"),
+    (("--epochs",), "epochs", int, "N", "passes over the training set"),
+    (("--steps",), "steps", int, "N", "train this many steps instead of --epochs"),
+    (("--weight-decay",), "weight_decay", float, "X", "L2 penalty on the weights"),
+    (("--gradient",), "gradient", str, "METHOD", "backprop, numerical or numerical-naive"),
+    (("--sampling",), "sampling", str, "HOW", "epoch (shuffled passes) or random (draws with replacement)"),
+    (("--eval-every",), "eval_every", int, "N", "evaluate every N steps (0: every epoch)"),
+    (("--eval-samples",), "eval_samples", int, "N", "training rows sampled to measure train accuracy"),
+    (("--dtype",), "dtype", str, "TYPE", "float32 or float64"),
+    (("--seed",), "seed", int, "N", "random seed (weights, batches, data)"),
+)
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("run settings (override --config; see --print-config for defaults)")
+    group.add_argument("--config", metavar="FILE", help="read settings from a TOML file")
+    for flags, field, kind, metavar, help_text in CONFIG_FLAGS:
+        action = "append" if field == "optimizer_params" else "store"
+        group.add_argument(*flags, dest=field, type=kind, metavar=metavar, help=help_text,
+                           action=action, default=argparse.SUPPRESS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scratchnet",
+        description="Watch a from-scratch NumPy neural network learn. Without a command, opens the app.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train headless, with progress on stderr",
+                                description="Train a network without the app.")
+    _add_config_flags(train)
+    train.add_argument("--save", metavar="PATH", help="write a checkpoint at the end (also on Ctrl-C)")
+    train.add_argument("--resume", metavar="CHECKPOINT",
+                       help="continue a saved run (flags may change epochs, steps, lr, eval-every)")
+    train.add_argument("--metrics", metavar="FILE", help="write every evaluation to a CSV file")
+    train.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    train.add_argument("--print-config", action="store_true", help="print the settings as TOML and exit")
+    train.set_defaults(handler=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="accuracy and confusion matrix of a checkpoint",
+                                   description="Evaluate a checkpoint on its test set.")
+    evaluate.add_argument("checkpoint", metavar="CHECKPOINT")
+    evaluate.add_argument("--dataset", metavar="NAME", help="evaluate on another dataset of the same shape")
+    evaluate.add_argument("--data-dir", metavar="DIR", help="where to find or download the dataset")
+    evaluate.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    gradcheck = commands.add_parser("gradcheck", help="check backprop against numerical gradients",
+                                    description="Compare backprop's gradient with central differences "
+                                                "(exit 1 if the verdict is 'wrong').")
+    _add_config_flags(gradcheck)
+    gradcheck.add_argument("--batch", type=int, default=5, metavar="N", help="rows in the checked batch (default 5)")
+    gradcheck.add_argument("--sample", type=int, default=100, metavar="K",
+                           help="entries checked per parameter (default 100; 0: all)")
+    gradcheck.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    gradcheck.set_defaults(handler=cmd_gradcheck)
+
+    datasets = commands.add_parser("datasets", help="list datasets, where they live and what is cached",
+                                   description="List the datasets ScratchNet knows.")
+    datasets.add_argument("--data-dir", metavar="DIR", help="also look for downloaded files here")
+    datasets.add_argument("--json", action="store_true", help="print the list as JSON")
+    datasets.set_defaults(handler=cmd_datasets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command is None:
+            return open_app()
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        code = _exit_code(exc)
+        if code is None:
+            raise
+        print(f"scratchnet{' ' + args.command if args.command else ''}: error: {exc}", file=sys.stderr)
+        return code
+
+
+def _exit_code(exc: Exception) -> int | None:
+    """The exit code of an expected failure, None for a bug (whose traceback should show)."""
+    if isinstance(exc, CommandError):
+        return exc.code
+    if isinstance(exc, MemoryError):
+        return EXIT_FAILURE
+    modules = sys.modules  # the engine's errors, if the engine was imported at all
+    config, checkpoint, datasets = (modules.get(m) for m in ("core.config", "core.checkpoint", "core.datasets"))
+    if (config and isinstance(exc, config.ConfigError)) or (checkpoint and isinstance(exc, checkpoint.CheckpointError)):
+        return EXIT_USAGE
+    if datasets and isinstance(exc, datasets.DatasetError):
+        return EXIT_FAILURE
+    return None
+
+
+def open_app() -> int:
+    from tui.app import ScratchNetApp
+
+    ScratchNetApp().run()
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- shared helpers
+
+
+def _config_from_args(args: argparse.Namespace, base=None):
+    """The TrainConfig: `base` (or --config's file, or the defaults) with the flags given applied."""
+    from core.config import TrainConfig
+
+    if base is None:
+        base = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
+    changes = {field: getattr(args, field) for _, field, *_ in CONFIG_FLAGS if hasattr(args, field)}
+    if "optimizer_params" in changes:
+        changes["optimizer_params"] = {**dict(base.optimizer_params), **dict(changes["optimizer_params"])}
+    return base.replace(**changes)
+
+
+class Status:
+    """One status line on stderr: rewritten in place on a terminal, else an occasional plain line."""
+
+    def __init__(self, stream=None, interval: float = 5.0) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.interval = interval  # seconds between plain lines
+        self.width = 0
+        self.last_time = -math.inf
+        self.last_text = ""
+
+    def show(self, text: str, important: bool = False) -> None:
+        """Show `text`; off a terminal only if it is new and `important`, or `interval` seconds have passed."""
+        now = time.monotonic()
+        if self.tty:
+            self.stream.write("\r" + text.ljust(self.width))
+            self.width = len(text)
+        elif text != self.last_text and (important or now - self.last_time >= self.interval):
+            self.stream.write(text + "\n")
+            self.last_time, self.last_text = now, text
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.tty and self.width:
+            self.stream.write("\n")
+            self.stream.flush()
+        self.width = 0
+
+
+def _load_data(config):
+    """The config's dataset, with download progress on stderr."""
+    from core.training import load_data
+
+    status = Status()
+
+    def progress(done: int, total: int) -> None:
+        size = f"{done / 1e6:.1f} / {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+        status.show(f"downloading {config.dataset}: {size}", important=done == total)
+
+    dataset = load_data(config, progress=progress)
+    status.done()
+    return dataset
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    if seconds < 60:
+        return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _percent(x: float | None) -> str:
+    return "-" if x is None or not math.isfinite(x) else f"{100 * x:.2f}%"
+
+
+def _number(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
+def _plain(value: Any) -> Any:
+    """value with NaN and infinities as None, so that json.dumps writes valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    print(json.dumps(_plain(data), allow_nan=False))
+
+
+# ---------------------------------------------------------------------- train
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.checkpoint import CheckpointError, load_checkpoint
+    from core.training import TrainingSession
+
+    if args.resume and args.config:
+        raise CommandError("--config cannot be combined with --resume (the checkpoint has the settings)", EXIT_USAGE)
+    ckpt = load_checkpoint(args.resume) if args.resume else None
+    config = _config_from_args(args, base=ckpt.config if ckpt else None)
+    if args.print_config:
+        print(config.toml(), end="")
+        return EXIT_OK
+    dataset = _load_data(config)
+    if ckpt:
+        session = TrainingSession.from_checkpoint(ckpt, dataset, config)
+    else:
+        session = TrainingSession(config, dataset)
+
+    interrupted = _train_with_progress(session)
+    final = session.snapshot()
+    if args.save:
+        try:
+            session.save_checkpoint(args.save)
+        except CheckpointError as exc:
+            raise CommandError(str(exc)) from None
+        print(f"checkpoint saved to {args.save}", file=sys.stderr)
+    if args.metrics:
+        _write_metrics(args.metrics, final.evaluations)
+    summary = _summary(final, session, args.save)
+    if args.json:
+        _print_json(summary)
+    else:
+        _print_summary(summary)
+    if final.state in ("diverged", "error"):
+        print(f"scratchnet train: {final.message}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def _train_with_progress(session) -> bool:
+    """Run the session in a worker thread, showing progress; Ctrl-C stops it. True if interrupted."""
+    status = Status()
+    interrupt = threading.Event()
+    worker = threading.Thread(target=session.run, name="scratchnet-trainer", daemon=True)
+    with _sigint_sets(interrupt):
+        session.start()
+        worker.start()
+        seen_evaluations = 0
+        while worker.is_alive():
+            worker.join(0.2)
+            if interrupt.is_set() and session.snapshot().state not in ("stopped", "finished"):
+                status.show("stopping...", important=True)
+                session.stop()
+            snap = session.snapshot()
+            status.show(_progress_line(snap), important=len(snap.evaluations) > seen_evaluations)
+            seen_evaluations = len(snap.evaluations)
+    status.show(_progress_line(session.snapshot()), important=True)
+    status.done()
+    return interrupt.is_set()
+
+
+@contextlib.contextmanager
+def _sigint_sets(event: threading.Event) -> Iterator[None]:
+    """While inside, Ctrl-C (SIGINT) sets `event` instead of raising KeyboardInterrupt at a random
+    point (which could be inside the session's lock). Only in the main thread, and not when SIGINT
+    is ignored."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: event.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _progress_line(snap) -> str:
+    epochs = math.ceil(snap.total_steps / snap.steps_per_epoch)
+    rate = f"{snap.steps_per_second:.0f} steps/s" if snap.steps_per_second else "- steps/s"
+    return (
+        f"step {snap.step}/{snap.total_steps}  epoch {min(snap.epoch + 1, epochs)}/{epochs}  "
+        f"loss {_number(snap.loss)}  train {_percent(snap.train_accuracy)}  test {_percent(snap.test_accuracy)}  "
+        f"{rate}  ETA {_duration(snap.eta) if snap.state == 'training' else '-'}"
+    )
+
+
+def _summary(snap, session, saved: str | None) -> dict[str, Any]:
+    return {
+        "state": snap.state,
+        "message": snap.message,
+        "dataset": session.dataset.name,
+        "layers": list(session.network.sizes),
+        "steps": snap.step,
+        "epochs": snap.step / snap.steps_per_epoch,
+        "seconds": snap.elapsed,
+        "steps_per_second": snap.step / snap.elapsed if snap.elapsed > 0 else None,
+        "learning_rate": snap.learning_rate,
+        "last_batch_loss": snap.loss,
+        "train_loss": snap.train_loss,
+        "train_accuracy": snap.train_accuracy,
+        "test_loss": snap.test_loss,
+        "test_accuracy": snap.test_accuracy,
+        "train_rows_evaluated": min(session.config.eval_samples, session.dataset.n_train),
+        "checkpoint": saved,
+        "config": session.config.to_dict(),
+    }
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    rate = summary["steps_per_second"]
+    print(f"{summary['state']}: {summary['steps']} steps ({summary['epochs']:.2f} epochs) of "
+          f"{'-'.join(map(str, summary['layers']))} on {summary['dataset']} in {_duration(summary['seconds'])}"
+          + (f", {rate:.0f} steps/s" if rate else ""))
+    print(f"  train loss {_number(summary['train_loss'])}  accuracy {_percent(summary['train_accuracy'])}"
+          f"  (on {summary['train_rows_evaluated']} training rows)")
+    print(f"  test  loss {_number(summary['test_loss'])}  accuracy {_percent(summary['test_accuracy'])}")
+
+
+def _write_metrics(path: str, evaluations) -> None:
+    import csv
+    import dataclasses
+
+    from core.metrics import EVAL_COLUMNS
+
+    try:
+        with open(path, "w", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(EVAL_COLUMNS)
+            writer.writerows(dataclasses.astuple(record) for record in evaluations)
+    except OSError as exc:
+        raise CommandError(f"cannot write metrics to {path}: {exc.strerror or exc}") from None
+    print(f"metrics written to {path}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------- evaluate
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from core.checkpoint import load_checkpoint
+    from core.metrics import confusion_matrix, evaluate, per_class_accuracy, predict_labels
+    from core.training import build_network
+
+    ckpt = load_checkpoint(args.checkpoint)
+    changes = {key: getattr(args, key) for key in ("dataset", "data_dir") if getattr(args, key) is not None}
+    config = ckpt.config.replace(**changes)
+    dataset = _load_data(config)
+    net = build_network(config, dataset)
+    try:
+        net.set_params(ckpt.weights)
+    except ValueError:
+        shape = f"{ckpt.weights['W1'].shape[0]} inputs and {ckpt.weights[f'b{net.depth}'].shape[0]} outputs"
+        raise CommandError(
+            f"the checkpoint's network has {shape}; {dataset.name} has {dataset.n_features} features "
+            f"and {dataset.n_classes} classes", EXIT_USAGE) from None
+    x = dataset.x_test.astype(net.dtype, copy=False)
+    loss, accuracy = evaluate(net, x, dataset.t_test)
+    confusion = confusion_matrix(dataset.t_test, predict_labels(net, x), dataset.n_classes)
+    per_class = per_class_accuracy(confusion)
+    results = {
+        "checkpoint": args.checkpoint,
+        "dataset": dataset.name,
+        "layers": list(net.sizes),
+        "step": ckpt.step,
+        "rows": int(len(x)),
+        "loss": loss,
+        "accuracy": accuracy,
+        "classes": [{"name": name, "rows": int(confusion[i].sum()), "accuracy": float(per_class[i])}
+                    for i, name in enumerate(dataset.class_names)],
+        "confusion_matrix": confusion.tolist(),
+    }
+    if args.json:
+        _print_json(results)
+        return EXIT_OK
+    print(f"{args.checkpoint}: {'-'.join(map(str, net.sizes))} network after {ckpt.step} steps")
+    print(f"{dataset.name} test set, {len(x)} rows: loss {_number(loss)}, accuracy {_percent(accuracy)}\n")
+    name_width = max(len("class"), *(len(f"{i} {n}") for i, n in enumerate(dataset.class_names)))
+    print(f"{'class'.ljust(name_width)}  {'rows':>6}  {'accuracy':>8}")
+    for i, row in enumerate(results["classes"]):
+        label = f"{i} {row['name']}"
+        print(f"{label.ljust(name_width)}  {row['rows']:>6}  {_percent(row['accuracy']):>8}")
+    print("\nconfusion matrix (rows: true class, columns: predicted class)")
+    width = max(len(str(confusion.max())), len(str(dataset.n_classes - 1))) + 1
+    print(" " * 4 + "".join(f"{j:>{width}}" for j in range(dataset.n_classes)))
+    for i, counts in enumerate(np.asarray(confusion)):
+        print(f"{i:>3} " + "".join(f"{c:>{width}}" for c in counts))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- gradcheck
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from core.gradcheck import gradient_check
+    from core.training import build_network
+
+    if args.batch < 1 or args.sample < 0:
+        raise CommandError("--batch must be at least 1 and --sample at least 0", EXIT_USAGE)
+    config = _config_from_args(args)
+    dataset = _load_data(config)
+    if args.batch > dataset.n_train:
+        raise CommandError(f"--batch {args.batch} is more than the {dataset.n_train} training rows", EXIT_USAGE)
+    net = build_network(config, dataset)
+    rows = np.random.default_rng(config.seed).choice(dataset.n_train, args.batch, replace=False)
+    result = gradient_check(net, dataset.x_train[rows], dataset.t_train[rows],
+                            sample=args.sample or None, seed=config.seed)
+    if args.json:
+        _print_json({
+            "verdict": result.verdict,
+            "h": result.h,
+            "batch_size": result.batch_size,
+            "rows": [{"parameter": r.name, "shape": list(r.shape), "checked": r.checked,
+                      "max_abs_diff": r.max_abs_diff, "max_rel_error": r.max_rel_error,
+                      "kinks": r.kinks, "verdict": r.verdict} for r in result.rows],
+            "notes": list(result.notes),
+        })
+    else:
+        print(f"gradient check of {'-'.join(map(str, net.sizes))} ({config.activation}) on {args.batch} rows "
+              f"of {dataset.name}, h={result.h:g}\n")
+        table = [("parameter", "shape", "checked", "max abs diff", "max rel error", "kinks", "verdict")]
+        table += [(r.name, "x".join(map(str, r.shape)), str(r.checked), f"{r.max_abs_diff:.2e}",
+                   f"{r.max_rel_error:.2e}", str(r.kinks), r.verdict) for r in result.rows]
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        for row in table:
+            print("  ".join(cell.rjust(w) if i and i < 6 else cell.ljust(w)
+                            for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+        print()
+        for note in result.notes:
+            print(textwrap.fill(note, width=100, initial_indent="* ", subsequent_indent="  "))
+        print(f"\nverdict: {result.verdict}")
+    return EXIT_FAILURE if result.verdict == "wrong" else EXIT_OK
+
+
+# ---------------------------------------------------------------------- datasets
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from core.datasets import DATASETS, dataset_status
+
+    statuses = dataset_status(args.data_dir)
+    if args.json:
+        _print_json({"datasets": [{
+            "name": s.name, "kind": s.kind, "available": s.available, "location": s.location,
+            "note": s.note, "description": DATASETS[s.name].description,
+        } for s in statuses]})
+        return EXIT_OK
+    width = max(len(s.name) for s in statuses)
+    for s in statuses:
+        state = "available" if s.available else "not downloaded"
+        print(f"{s.name.ljust(width)}  {s.kind:<5}  {state:<14}  {s.location} ({s.note})")
+        print(" " * (width + 2) + DATASETS[s.name].description)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
