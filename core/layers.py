@@ -263,11 +263,13 @@ def labels_of(t: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if t.ndim == 2 and t.shape == (n, k):
         return t.argmax(axis=1)
     if t.ndim == 1 and t.shape[0] == n:
-        if not np.issubdtype(t.dtype, np.integer):
+        if t.dtype.kind not in "iu":
             if not np.all(np.mod(t, 1) == 0):
                 raise ValueError("labels must be whole numbers (class indices) or one-hot rows")
             t = t.astype(np.int64)
-        if n and (t.min() < 0 or t.max() >= k):
+        # one comparison finds both kinds of bad label: seen as unsigned, a negative one is huge
+        unsigned = t.view(np.dtype(f"u{t.itemsize}")) if t.dtype.kind == "i" else t
+        if n and (unsigned >= k).any():
             raise ValueError(f"labels must lie in 0..{k - 1}, got values from {t.min()} to {t.max()}")
         return t
     raise ValueError(
