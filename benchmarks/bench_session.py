@@ -1,0 +1,73 @@
+"""What the training session costs over a bare step loop, measured side by side.
+
+    python benchmarks/bench_session.py [--steps 2000] [--repeats 5]
+
+Both train 784-100-10 (float32, SGD, batch 100, shuffled epochs) on mnist-sample for the same
+number of steps and evaluate once at the end:
+- bare loop: gather a batch, net.gradient, optimizer.update; nothing else.
+- session:   TrainingSession.run() in this thread (locks, metrics history, divergence guard,
+             step counters), evaluating only at the end (eval_every = steps).
+Repetitions alternate; the table gives median steps/s and the session's overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from core.config import TrainConfig
+from core.metrics import evaluate
+from core.training import TrainingSession, build_network, build_optimizer, load_data
+
+
+def bare_loop(config: TrainConfig, dataset) -> float:
+    net, optimizer = build_network(config, dataset), build_optimizer(config)
+    x_train = dataset.x_train.astype(config.dtype, copy=False)
+    rng = np.random.default_rng(config.seed)
+    size, n_train = config.batch_size, dataset.n_train
+    start = time.perf_counter()
+    with threadpool_limits(limits=1):
+        order = rng.permutation(n_train)
+        for step in range(config.steps):
+            k = step % (n_train // size)
+            if k == 0 and step:
+                order = rng.permutation(n_train)
+            batch = order[k * size:(k + 1) * size]
+            optimizer.update(net.params, net.gradient(x_train[batch], dataset.t_train[batch]))
+        evaluate(net, dataset.x_test, dataset.t_test)
+    return config.steps / (time.perf_counter() - start)
+
+
+def session_run(config: TrainConfig, dataset) -> float:
+    session = TrainingSession(config, dataset)
+    session.start()
+    start = time.perf_counter()
+    session.run()
+    return config.steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    config = TrainConfig(hidden=(100,), optimizer="sgd", lr=0.1, steps=args.steps, eval_every=args.steps)
+    dataset = load_data(config)
+    results: dict[str, list[float]] = {"bare loop": [], "session": []}
+    for _ in range(args.repeats):
+        results["bare loop"].append(bare_loop(config, dataset))
+        results["session"].append(session_run(config, dataset))
+    medians = {name: statistics.median(values) for name, values in results.items()}
+    print(f"mnist-sample, 784-100-10, float32, SGD, batch 100, {args.steps} steps, 1 BLAS thread")
+    print(f"{'':10} {'median steps/s':>15} {'min':>8} {'max':>8}")
+    for name, values in results.items():
+        print(f"{name:10} {medians[name]:15.0f} {min(values):8.0f} {max(values):8.0f}")
+    print(f"session overhead: {100 * (1 - medians['session'] / medians['bare loop']):.1f}% of the bare loop's speed")
+
+
+if __name__ == "__main__":
+    main()
