@@ -11,7 +11,9 @@ Layout (format version 1; every entry a plain array, so the file loads with allo
     order, batch          the epoch's row order and a batch drawn but not yet used, when present
 
 A checkpoint is written to a temporary file in the same directory, flushed to disk and renamed
-over the target, so a crash while saving leaves the previous checkpoint as it was.
+over the target, so a crash while saving leaves the previous checkpoint as it was. A process killed
+mid-save can leave its temporary file (`.<name>.<random>.tmp`) behind: nothing reads it, later
+saves leave it alone (another process may be writing it), and it is safe to delete.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ VERSION = 1
 #: The first bytes of a zip archive (an .npz), and of an empty one.
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 META_KEYS = ("step", "elapsed", "n_train", "order_epoch", "state", "message", "rng_state")
+#: Bounds past which a file is damaged, checked before anything is sized by them: step counters
+#: (saved as int64, with room to count on) and the capacity of the loss curve (a session keeps 2048).
+MAX_COUNTER = 2**62
+MAX_LOSS_CAPACITY = 2**20
+MAX_ELAPSED = 1e15  # seconds (31 million years): finite, and not an int too big for a float
 
 
 class CheckpointError(Exception):
@@ -66,13 +73,7 @@ class Checkpoint:
 def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
     """Write `ckpt` to `path` atomically; CheckpointError (naming the path) if it cannot be written."""
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise CheckpointError(f"cannot save a checkpoint to {path}: it is a directory")
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    except OSError as exc:
-        raise CheckpointError(f"cannot save a checkpoint to {path}: {exc.strerror or exc}") from None
+    fd, temp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as file:
             np.savez(file, **_to_arrays(ckpt))
@@ -85,6 +86,27 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
         if isinstance(exc, OSError):
             raise CheckpointError(f"cannot save a checkpoint to {path}: {exc.strerror or exc}") from None
         raise
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """CheckpointError, as save_checkpoint would raise it, if no checkpoint can be written to `path`
+    (a directory, a missing or unwritable parent): to find out before a long run, not after it."""
+    path = os.fspath(path)
+    fd, temp = _create_temp(path)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(temp)
+
+
+def _create_temp(path: str) -> tuple[int, str]:
+    """A new, uniquely named temporary file next to `path`, the checkpoint's first home."""
+    if os.path.isdir(path):
+        raise CheckpointError(f"cannot save a checkpoint to {path}: it is a directory")
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        return tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    except OSError as exc:
+        raise CheckpointError(f"cannot save a checkpoint to {path}: {exc.strerror or exc}") from None
 
 
 def _to_arrays(ckpt: Checkpoint) -> dict[str, np.ndarray]:
@@ -124,25 +146,27 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             raise fail(f"its {key!r} entry is missing or not text")
     try:
         config = TrainConfig.from_dict(json.loads(_text(arrays["config"])), source="config")
-    except (ValueError, TypeError) as exc:  # ConfigError and json's JSONDecodeError are ValueErrors
+    except (ValueError, TypeError, RecursionError) as exc:  # ConfigError and JSONDecodeError are ValueErrors
         raise fail(f"its config is invalid: {exc}") from None
     try:
         meta = json.loads(_text(arrays["meta"]))
-        missing = [key for key in META_KEYS if key not in meta]
-    except (ValueError, TypeError):
-        raise fail("its meta entry is not a JSON object") from None
+    except (ValueError, RecursionError):
+        meta = None
+    if not isinstance(meta, dict):
+        raise fail("its meta entry is not a JSON object")
+    missing = [key for key in META_KEYS if key not in meta]
     if missing:
         raise fail(f"its meta entry lacks {', '.join(missing)}")
 
     groups = {prefix: {key[len(prefix) + 1:]: value for key, value in arrays.items() if key.startswith(prefix + "/")}
               for prefix in ("weights", "optimizer", "history")}
     problem = (_check_weights(groups["weights"], config) or _check_optimizer(groups["optimizer"], groups["weights"], config)
-               or _check_meta(meta) or _check_indices(arrays))
+               or _check_meta(meta) or _check_indices(arrays, meta) or _check_history(groups["history"]))
     if problem:
         raise fail(problem)
     try:
         MetricsHistory.from_state_dict(groups["history"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise fail(f"its metrics history is damaged ({exc})") from None
     return Checkpoint(
         config=config, weights=groups["weights"], optimizer_state=groups["optimizer"], history=groups["history"],
@@ -199,6 +223,8 @@ def _check_weights(weights: dict[str, np.ndarray], config: TrainConfig) -> str |
         return f"its weights are {sorted(weights)}, expected {expected} for hidden={list(config.hidden)}"
     if any(w.dtype.kind != "f" for w in weights.values()):
         return "its weights are not floating-point arrays"
+    if not all(np.isfinite(w).all() for w in weights.values()):
+        return "its weights are not all finite (a run saves the last finite weights, even when it diverged)"
     first, last = weights["W1"], weights[f"W{depth}"]
     if first.ndim != 2 or last.ndim != 2:
         return "its weight matrices are not 2-D"
@@ -211,6 +237,9 @@ def _check_weights(weights: dict[str, np.ndarray], config: TrainConfig) -> str |
 
 
 def _check_optimizer(state: dict[str, np.ndarray], weights: dict[str, np.ndarray], config: TrainConfig) -> str | None:
+    for key, value in state.items():  # Adam's step count t: saved again as an int64 after more steps
+        if value.shape == () and value.dtype.kind in "iu" and int(value) > MAX_COUNTER:
+            return f"its optimizer state {key}={int(value)} is out of range"
     try:
         make_optimizer(config.optimizer, **config.optimizer_kwargs).load_state_dict(state)
     except ValueError as exc:
@@ -226,23 +255,42 @@ def _check_meta(meta: dict[str, Any]) -> str | None:
     whole = ("step", "n_train", "order_epoch")
     if not all(isinstance(meta[key], int) and not isinstance(meta[key], bool) for key in whole):
         return "its step counters are not whole numbers"
-    if meta["step"] < 0 or meta["n_train"] < 1:
+    if not (0 <= meta["step"] <= MAX_COUNTER and 1 <= meta["n_train"] <= MAX_COUNTER
+            and abs(meta["order_epoch"]) <= MAX_COUNTER):
         return "its step counters are out of range"
-    if not isinstance(meta["elapsed"], (int, float)) or not isinstance(meta["rng_state"], dict):
+    elapsed = meta["elapsed"]
+    if (isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)) or not 0 <= elapsed <= MAX_ELAPSED
+            or not isinstance(meta["rng_state"], dict)):
         return "its elapsed time or random state is invalid"
     if not isinstance(meta["state"], str) or not isinstance(meta["message"], str):
         return "its state is not text"
     try:
         np.random.default_rng().bit_generator.state = meta["rng_state"]
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
         return f"its random state is invalid ({exc})"
     return None
 
 
-def _check_indices(arrays: dict[str, np.ndarray]) -> str | None:
+def _check_history(history: dict[str, np.ndarray]) -> str | None:
+    """The loss curve's capacity, before MetricsHistory.from_state_dict allocates that much."""
+    counts = history.get("loss_counts")
+    if counts is None or counts.shape != (4,):
+        return None  # from_state_dict names the problem
+    try:
+        capacity = int(counts[0])
+    except (ValueError, TypeError, OverflowError):
+        return "its metrics history is damaged (the loss curve's counters are not numbers)"
+    if capacity > MAX_LOSS_CAPACITY:
+        return f"its metrics history claims a loss curve of {capacity} points (at most {MAX_LOSS_CAPACITY})"
+    return None
+
+
+def _check_indices(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str | None:
     for key in ("order", "batch"):
         value = arrays.get(key)
         if value is not None and (value.ndim != 1 or value.dtype.kind not in "iu"):
             return f"its {key} entry is not a list of row numbers"
+    if arrays.get("order") is None and meta["order_epoch"] >= 0:  # a session sets both or neither
+        return f"its order entry is missing (the row order of epoch {meta['order_epoch']})"
     return None
 

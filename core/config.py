@@ -42,6 +42,9 @@ SAMPLINGS = ("epoch", "random")
 #: The memory limit when the available memory cannot be read.
 FALLBACK_MEMORY_LIMIT = 4 * 2**30
 MAX_SEED = 2**63 - 1
+#: The most steps or epochs a run may ask for (far beyond any real run; keeps counts, rates and
+#: times within a float's range).
+MAX_STEPS = 10**12
 
 
 class ConfigError(ValueError):
@@ -61,11 +64,22 @@ def _whole(field: str, value: Any, low: int, high: int | None = None) -> int:
     return int(value)
 
 
+def _count(field: str, value: Any) -> int:
+    """A number of steps or epochs: a whole number >= 1, and at most MAX_STEPS."""
+    count = _whole(field, value, 1)
+    if count > MAX_STEPS:
+        raise _invalid(field, value, f"a whole number >= 1 and at most {MAX_STEPS:,}")
+    return count
+
+
 def _number(field: str, value: Any, allowed: str, ok: Callable[[float], bool]) -> float:
     """`value` as a float if it is a finite real number for which ok(x) holds."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise _invalid(field, value, allowed)
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # an int too big for a float
+        raise _invalid(field, value, allowed) from None
     if not (math.isfinite(x) and ok(x)):
         raise _invalid(field, value, allowed)
     return x
@@ -153,9 +167,9 @@ class TrainConfig:
         set_("lr", _number("lr", self.lr, "a number > 0", lambda x: x > 0))
         set_("optimizer_params", self._check_optimizer_params())
         set_("batch_size", _whole("batch_size", self.batch_size, 1))
-        set_("epochs", _whole("epochs", self.epochs, 1))
+        set_("epochs", _count("epochs", self.epochs))
         if self.steps is not None:
-            set_("steps", _whole("steps", self.steps, 1))
+            set_("steps", _count("steps", self.steps))
         set_("weight_decay", _number("weight_decay", self.weight_decay, "a number >= 0", lambda x: x >= 0))
         _choice("gradient", self.gradient, GRADIENTS)
         _choice("sampling", self.sampling, SAMPLINGS)
@@ -341,6 +355,8 @@ def check_memory(config: TrainConfig, n_features: int | None = None, n_classes: 
 
 def format_bytes(n: float) -> str:
     units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    if n >= 1024 ** len(units):  # absurd; and n / 1024 overflows for an int too big for a float
+        return f"10^{round(math.log10(n))} B"
     i = 0
     while n >= 1024 and i < len(units) - 1:
         n /= 1024

@@ -2,7 +2,9 @@
 
 A run of millions of steps keeps at most `capacity` points of its loss curve: each point is the
 mean loss of `stride` consecutive steps, and when the curve fills up, neighbouring points are
-merged pairwise and the stride doubles. Evaluation records are all kept.
+merged pairwise and the stride doubles. Evaluation records are all kept up to `EVAL_CAPACITY`
+(every epoch of any run shorter than that many epochs); past it every other record is dropped,
+the newest always kept, so the history stays bounded however long the run.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import numpy as np
 EVAL_CHUNK = 2000
 #: Points kept of the per-step loss curve (even).
 LOSS_CAPACITY = 2048
+#: Evaluation records kept before they are thinned to every other one.
+EVAL_CAPACITY = 4096
 #: Seconds of (active) training over which steps per second is measured.
 RATE_WINDOW = 5.0
 
@@ -138,10 +142,11 @@ class LossCurve:
 class MetricsHistory:
     """The loss curve, every evaluation, and the speed of the run (steps per active second)."""
 
-    def __init__(self, capacity: int = LOSS_CAPACITY) -> None:
+    def __init__(self, capacity: int = LOSS_CAPACITY, eval_capacity: int = EVAL_CAPACITY) -> None:
         self.loss = LossCurve(capacity)
+        self.eval_capacity = eval_capacity
         self._evaluations: list[EvalRecord] = []
-        self._evaluations_view: tuple[EvalRecord, ...] = ()
+        self._evaluations_view: tuple[EvalRecord, ...] | None = ()
         self._rate_samples: collections.deque[tuple[float, int]] = collections.deque()
         self._latest: tuple[float, int] | None = None
 
@@ -149,11 +154,15 @@ class MetricsHistory:
         self.loss.append(step, loss)
 
     def add_evaluation(self, record: EvalRecord) -> None:
+        if len(self._evaluations) >= self.eval_capacity:
+            del self._evaluations[1::2]
         self._evaluations.append(record)
-        self._evaluations_view = tuple(self._evaluations)
+        self._evaluations_view = None
 
     @property
     def evaluations(self) -> tuple[EvalRecord, ...]:
+        if self._evaluations_view is None:
+            self._evaluations_view = tuple(self._evaluations)
         return self._evaluations_view
 
     @property
@@ -197,7 +206,7 @@ class MetricsHistory:
         history.loss = curve
         for row in table.tolist():
             history._evaluations.append(EvalRecord(int(row[0]), *row[1:]))
-        history._evaluations_view = tuple(history._evaluations)
+        history._evaluations_view = None
         return history
 
 

@@ -398,7 +398,12 @@ class TrainingSession:
                 return
             for name, p in params.items():
                 np.copyto(self._last_good[name], p)
-            self.optimizer.update(params, grads)
+            try:
+                self.optimizer.update(params, grads)
+            except Exception:  # no half-updated weights: back to where the step started
+                for name, p in params.items():
+                    np.copyto(p, self._last_good[name])
+                raise
             self._step += 1
             self._batch = None
             self._step_progress = 0.0

@@ -56,6 +56,7 @@ def test_delta_floor_explained_with_its_size():
     # beyond the delta's share, what is left is within the "good" band
     for r in result.rows:
         assert r.max_rel_error <= r.delta_rel_error + 1e-7
+    assert result.verdict == "good"  # a correct backprop is not blamed for the delta
     no_delta = gradient_check(MLP([6, 5, 4], "tanh", seed=0, log_delta=0), *batch(net))
     assert not any(note.startswith("Delta floor") for note in no_delta.notes)
 

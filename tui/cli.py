@@ -280,7 +280,7 @@ def _print_json(data: dict[str, Any]) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.checkpoint import CheckpointError, load_checkpoint
+    from core.checkpoint import CheckpointError, check_writable, load_checkpoint
     from core.training import TrainingSession
 
     if args.resume and args.config:
@@ -290,20 +290,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(config.toml(), end="")
         return EXIT_OK
+    if args.save:
+        check_writable(args.save)  # a bad path is reported now, not after the run
     dataset = _load_data(config)
     if ckpt:
         session = TrainingSession.from_checkpoint(ckpt, dataset, config)
     else:
         session = TrainingSession(config, dataset)
 
-    interrupted = _train_with_progress(session)
-    final = session.snapshot()
-    if args.save:
-        try:
-            session.save_checkpoint(args.save)
-        except CheckpointError as exc:
-            raise CommandError(str(exc)) from None
-        print(f"checkpoint saved to {args.save}", file=sys.stderr)
+    # a second Ctrl-C, while the run stops or is saved, is ignored: it must not lose the checkpoint
+    with _sigint_sets(threading.Event()):
+        interrupted = _train_with_progress(session)
+        final = session.snapshot()
+        if args.save:
+            try:
+                session.save_checkpoint(args.save)
+            except CheckpointError as exc:
+                raise CommandError(str(exc)) from None
+            print(f"checkpoint saved to {args.save}", file=sys.stderr)
     if args.metrics:
         _write_metrics(args.metrics, final.evaluations)
     summary = _summary(final, session, args.save)

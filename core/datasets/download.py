@@ -80,11 +80,19 @@ def user_cache_dir() -> Path:
 
 def search_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
     """The directories searched, most specific first: data_dir, $SCRATCHNET_DATA, user cache."""
-    dirs = [Path(data_dir).expanduser()] if data_dir is not None else []
+    dirs = [_expand(data_dir, "data_dir")] if data_dir is not None else []
     if os.environ.get(ENV_VAR):
-        dirs.append(Path(os.environ[ENV_VAR]).expanduser())
+        dirs.append(_expand(os.environ[ENV_VAR], ENV_VAR))
     dirs.append(user_cache_dir())
     return list(dict.fromkeys(dirs))
+
+
+def _expand(directory: str | os.PathLike, knob: str) -> Path:
+    """Path(directory) with a leading ~ or ~user expanded; DatasetError if it cannot be."""
+    try:
+        return Path(directory).expanduser()
+    except RuntimeError:  # "~nosuchuser/...": pathlib cannot find that home directory
+        raise DatasetError(f"{knob}={os.fspath(directory)!r}: cannot find the home directory its ~ names") from None
 
 
 def download_dir(source: RemoteSource, data_dir: str | os.PathLike | None = None) -> Path:
@@ -104,8 +112,11 @@ def find_file(source: RemoteSource, file_name: str,
     """The first file named `file_name` with the right checksum in the search directories."""
     for directory in search_dirs(data_dir):
         for candidate in (directory / source.name / file_name, directory / file_name):
-            if candidate.is_file() and _hash_matches(candidate, source.checksums[file_name]):
-                return candidate
+            try:
+                if candidate.is_file() and _hash_matches(candidate, source.checksums[file_name]):
+                    return candidate
+            except OSError:  # e.g. a name too long, or a file that cannot be read: not a usable copy
+                continue
     return None
 
 

@@ -11,6 +11,7 @@ Every problem is raised as a DatasetError naming the file and what is wrong with
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from os import PathLike
@@ -60,7 +61,7 @@ def parse_idx(data: bytes, source: str, magic: int) -> np.ndarray:
     if len(data) < header:
         raise DatasetError(f"{source}: truncated header: {len(data)} bytes, expected {header}")
     shape = struct.unpack(f">{ndim}I", data[4:header])
-    expected = int(np.prod(shape, dtype=np.int64))
+    expected = math.prod(shape)  # exact: np.prod's int64 wraps around for huge headers
     body = len(data) - header
     if body < expected:
         raise DatasetError(f"{source}: truncated: {body} data bytes, the header "

@@ -1,0 +1,928 @@
+"""ScratchNet's Textual app: configure a network on the left, train it live, watch it on the right.
+
+Threads, and who talks to whom:
+
+- The training loop is `TrainingSession.run()` in a Textual thread worker (group "train"). The UI
+  steers it with the session's thread-safe commands (start, pause, step, stop, set_learning_rate)
+  and PULLS `session.snapshot()` on a timer (`refresh_hz`, 4 Hz by default). The loop never waits
+  on the UI and posts nothing.
+- Loading a dataset and building a session, loading and saving checkpoints, and the gradient check
+  run in other thread workers; they report back with `post_message` (thread-safe, non-blocking).
+- Each poll updates the status line and redraws only the view on screen, and only when what it
+  shows has changed: curves when the history grew, weight tiles once per epoch while training (or
+  when paused, or on demand), decision regions at most twice a second.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Footer, Static
+from textual.worker import Worker, WorkerState
+
+from core.checkpoint import CheckpointError, load_checkpoint
+from core.config import ConfigError, TrainConfig
+from core.datasets import Dataset, DatasetError
+from core.gradcheck import GradCheckCancelled, gradient_check
+from core.training import ENDED, RESUMABLE, TrainingSession, build_network, load_data
+from tui.components.charts import AccuracyChart, LossChart
+from tui.components.config_form import ConfigForm, error_field
+from tui.components.decision_view import DecisionView
+from tui.components.gradcheck_view import GradCheckView
+from tui.components.weights_view import WeightsView
+from tui.components.file_dialog import ConfirmDialog, PathDialog
+from tui.components.help_screen import HelpScreen
+from tui.components.status_bar import StatusBar
+from tui.messages import (
+    CheckpointSaved,
+    ConfigEdited,
+    DatasetProgress,
+    GradCheckFinished,
+    GradCheckProgress,
+    SessionFailed,
+    SessionReady,
+)
+
+#: Rows of the training set the gradient check runs on, and entries checked per parameter.
+GRADCHECK_ROWS = 8
+GRADCHECK_SAMPLE = 40
+#: Seconds between decision-region redraws while training (each costs a forward pass over a grid).
+DECISION_INTERVAL = 0.5
+#: Seconds between weight-tile redraws while training, at most (they are drawn once per epoch).
+WEIGHTS_INTERVAL = 1.0
+DEFAULT_CHECKPOINT = "scratchnet.npz"
+
+
+@dataclass(frozen=True)
+class ViewInfo:
+    id: str
+    key: str
+    title: str
+    short: str
+
+
+VIEWS = (
+    ViewInfo("loss", "1", "Loss", "Loss"),
+    ViewInfo("accuracy", "2", "Accuracy", "Acc"),
+    ViewInfo("weights", "3", "Weights", "Weights"),
+    ViewInfo("gradcheck", "4", "Gradient check", "Grads"),
+    ViewInfo("decision", "5", "Decision regions", "Regions"),
+)
+VIEW_IDS = tuple(v.id for v in VIEWS)
+
+
+# ------------------------------------------------------------------------------------ view widgets
+
+VIEW_CLASSES: dict[str, type[Widget]] = {
+    "loss": LossChart,
+    "accuracy": AccuracyChart,
+    "weights": WeightsView,
+    "gradcheck": GradCheckView,
+    "decision": DecisionView,
+}
+
+
+def _make_view(view: str) -> Widget:
+    return VIEW_CLASSES[view](id=f"view-{view}")
+
+
+class ViewTabs(Static):
+    """One line naming the views and their keys, the visible one highlighted."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.current = VIEWS[0].id
+
+    def show(self, current: str) -> None:
+        self.current = current
+        self.refresh()
+
+    def render(self) -> Text:
+        width = self.content_size.width or 80
+        long = sum(len(v.title) + 5 for v in VIEWS) <= width
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for v in VIEWS:
+            name = v.title if long else v.short
+            if v.id == self.current:
+                text.append(f" {v.key} {name} ", style="bold reverse")
+            else:
+                text.append(" ")
+                text.append(v.key, style="bold")
+                text.append(f" {name} ", style="dim")
+            if long:
+                text.append(" ")
+        return text
+
+
+class ViewsPane(Vertical, can_focus=True):
+    """The right-hand side; focusable, so that the app's keys work without a form field focused."""
+
+
+# ------------------------------------------------------------------------------------------ the app
+
+
+@dataclass(frozen=True)
+class Command:
+    keys: str  # as shown in the help screen
+    title: str
+    help: str
+    action: str  # an App action (without "action_")
+
+
+COMMANDS = (
+    Command("space", "Start / pause / resume", "Start training with the configuration, pause, or resume", "toggle_run"),
+    Command("n", "One step", "Do one training step (pauses a running session first)", "step"),
+    Command("s", "Stop", "End the run (the network is kept: inspect it, save it)", "stop"),
+    Command("r", "Re-initialise", "Build a fresh network from the configuration", "reinit"),
+    Command("g", "Gradient check", "Check backprop against numerical gradients (g again cancels)", "gradcheck"),
+    Command("[", "Halve the learning rate", "Halve the learning rate of the session", "lr_down"),
+    Command("]", "Double the learning rate", "Double the learning rate of the session", "lr_up"),
+    Command("1", "View: loss", "Training loss per step, smoothed, and test loss", "view('loss')"),
+    Command("2", "View: accuracy", "Train and test accuracy per evaluation", "view('accuracy')"),
+    Command("3", "View: weights", "First-layer weights as images, the other layers as heatmaps", "view('weights')"),
+    Command("4", "View: gradient check", "The gradient-check table", "view('gradcheck')"),
+    Command("5", "View: decision regions", "Class regions over the plane (2-D datasets)", "view('decision')"),
+    Command("l", "Log / linear loss axis", "Toggle the loss chart's y axis", "toggle_log"),
+    Command("w", "Redraw the weights", "Draw the weights as they are now", "refresh_weights"),
+    Command(", .", "Previous / next weights page", "Page through the weight tiles", "weights_page(1)"),
+    Command("c", "Show / hide the configuration", "Collapse the configuration pane (more room at 80x24)", "toggle_config"),
+    Command("e", "Edit the configuration", "Move to the configuration pane (escape comes back)", "focus_config"),
+    Command("ctrl+s", "Save a checkpoint", "Write the weights, optimizer state and history to a .npz file", "save"),
+    Command("ctrl+o", "Load a checkpoint", "Load a .npz checkpoint to resume training or inspect it", "load"),
+    Command("?", "Help", "The list of keys", "help"),
+    Command("q", "Quit", "Quit (asks first while training)", "quit"),
+)
+
+
+class ScratchNetApp(App):
+    """Train a from-scratch NumPy MLP live in the terminal.
+
+    `config`: the configuration the form starts with (default TrainConfig(): mnist-sample, one hidden
+    layer of 100, relu, sgd lr 0.1, batch 100). `refresh_hz`: snapshot polls per second.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ScratchNet"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("space", "toggle_run('start')", "Start", key_display="space", id="start"),
+        Binding("space", "toggle_run('pause')", "Pause", key_display="space", id="pause"),
+        Binding("space", "toggle_run('resume')", "Resume", key_display="space", id="resume"),
+        Binding("n", "step", "Step"),
+        Binding("s", "stop", "Stop"),
+        Binding("r", "reinit", "Reset"),
+        Binding("g", "gradcheck", "Check"),
+        Binding("left_square_bracket", "lr_down", "lr/2", key_display="["),
+        Binding("right_square_bracket", "lr_up", "lr×2", key_display="]"),
+        Binding("1", "view('loss')", "Loss", show=False),
+        Binding("2", "view('accuracy')", "Accuracy", show=False),
+        Binding("3", "view('weights')", "Weights", show=False),
+        Binding("4", "view('gradcheck')", "Gradcheck", show=False),
+        Binding("5", "view('decision')", "Regions", show=False),
+        Binding("l", "toggle_log", "Log y", show=False),
+        Binding("w", "refresh_weights", "Redraw weights", show=False),
+        Binding("comma", "weights_page(-1)", "Prev page", show=False),
+        Binding("full_stop", "weights_page(1)", "Next page", show=False),
+        Binding("c", "toggle_config", "Config", show=False),
+        Binding("e", "focus_config", "Edit", show=False),
+        Binding("ctrl+s", "save", "Save", show=False, priority=True),
+        Binding("ctrl+o", "load", "Load", show=False, priority=True),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, config: TrainConfig | None = None, *, refresh_hz: float = 4.0) -> None:
+        super().__init__()
+        if not (refresh_hz > 0 and math.isfinite(refresh_hz)):
+            raise ValueError(f"refresh_hz must be a positive number, got {refresh_hz}")
+        self.initial_config = config if config is not None else TrainConfig()
+        self.refresh_hz = float(refresh_hz)
+        self.session: TrainingSession | None = None
+        self.dataset: Dataset | None = None
+        self.view = VIEW_IDS[0]
+        self.last_snapshot: Any = None
+        self.checkpoint_path = DEFAULT_CHECKPOINT
+        self.loading = False
+        self._datasets: dict[tuple, Dataset] = {}
+        self._datasets_lock = threading.Lock()
+        self._prepare_token = 0
+        self._pending: str | None = None  # "start" or "step" once the session being built is ready
+        self._note = ""  # shown in the status line's message row (loading progress, ...)
+        self._drawn: dict[str, tuple] = {}  # view -> what it last drew
+        self._drawn_at: dict[str, float] = {}
+        self._ui_net = None  # the UI thread's copy of the network, for decision regions
+        self._seen_state: str | None = None
+        self._gc_token = 0
+        self._gc_cancel = threading.Event()
+        self.gradcheck_running = False
+        self.gradcheck_result = None
+        self._quitting = False
+
+    # ------------------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield ConfigForm(self.initial_config, id="config")
+            with ViewsPane(id="views"):
+                yield ViewTabs(id="view-tabs")
+                with ContentSwitcher(initial=f"view-{self.view}", id="switcher"):
+                    for view in VIEW_IDS:
+                        yield _make_view(view)
+        yield StatusBar(id="status")
+        yield Footer(compact=True, show_command_palette=False)
+
+    @property
+    def main(self) -> Screen:
+        """The main screen (queries must not go to a dialog or the help screen on top of it)."""
+        return self.screen_stack[0] if self.screen_stack else self.screen
+
+    @property
+    def form(self) -> ConfigForm:
+        return self.main.query_one(ConfigForm)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.main.query_one(StatusBar)
+
+    def view_widget(self, view: str) -> Widget:
+        return self.main.query_one(f"#view-{view}")
+
+    def on_mount(self) -> None:
+        self.status.show_text("loading", "")
+        self.main.query_one("#views").focus()
+        self.set_interval(1.0 / self.refresh_hz, self.poll, name="poll")
+        config, errors = self.form.build()
+        self.form.show_errors(errors)
+        if config is not None:
+            self.prepare(config)
+        else:
+            self.status.show_text("error", "the configuration is invalid: fix the marked fields")
+
+    def on_unmount(self) -> None:
+        self._stop_threads()
+
+    # ------------------------------------------------------------------------- sessions
+
+    def form_config(self, action: str) -> TrainConfig | None:
+        """The form's config, or None after marking the invalid fields and saying why `action` can't go on."""
+        config, errors = self.form.build()
+        self.form.show_errors(errors)
+        if config is None:
+            field, reason = next(iter(errors.items()))
+            where = "" if field.startswith("_") else f"{field}: "
+            self.notify(f"Cannot {action}: {where}{reason}", title="Invalid configuration", severity="error")
+            if self.form.display is False:
+                self.form.display = True
+        return config
+
+    def prepare(self, config: TrainConfig, then: str | None = None, *, source: Any = None) -> None:
+        """Build a session for `config` in a worker (loading its dataset); `then` "start" or "step"."""
+        self._prepare_token += 1
+        self._pending = then
+        self.loading = True
+        name = "the checkpoint" if config is None else config.dataset
+        self._note = f"loading {name}…" if config is None or self._cached(config) is None else ""
+        if self.session is None:
+            self.status.show_text("loading", self._note)
+        self._prepare_worker(config, self._prepare_token, source)
+
+    @staticmethod
+    def _data_key(config: TrainConfig) -> tuple:
+        return (config.dataset, config.data_dir, config.seed, config.noise, config.n_samples,
+                config.test_ratio, config.subset_per_class, config.validation)
+
+    def _cached(self, config: TrainConfig) -> Dataset | None:
+        with self._datasets_lock:
+            return self._datasets.get(self._data_key(config))
+
+    def _dataset_for(self, config: TrainConfig) -> Dataset:
+        """The config's dataset, from the cache or loaded (called in a worker thread)."""
+        dataset = self._cached(config)
+        if dataset is not None:
+            return dataset
+        def progress(done: int, total: int) -> None:
+            # one message per downloaded chunk (64 KB); queued ones replace each other (can_replace)
+            self.post_message(DatasetProgress(config.dataset, done, total))
+
+        dataset = load_data(config, progress=progress)
+        with self._datasets_lock:
+            if len(self._datasets) >= 3:
+                self._datasets.pop(next(iter(self._datasets)))
+            self._datasets[self._data_key(config)] = dataset
+        return dataset
+
+    @work(thread=True, exclusive=True, group="prepare", exit_on_error=False)
+    def _prepare_worker(self, config: TrainConfig, token: int, source: Any) -> None:
+        """Load the dataset and build a session: fresh for `config`, or from `source` (a checkpoint
+        path or Checkpoint object) with `config` (None: the checkpoint's)."""
+        try:
+            if source is None:
+                dataset = self._dataset_for(config)
+                session = TrainingSession(config, dataset)
+            else:
+                checkpoint = load_checkpoint(source) if isinstance(source, (str, Path)) else source
+                dataset = self._dataset_for(config or checkpoint.config)
+                session = TrainingSession.from_checkpoint(checkpoint, dataset, config=config)
+        except Exception as error:  # everything a user can get wrong, and anything else: say it, carry on
+            message = str(error) if isinstance(error, (ConfigError, DatasetError, CheckpointError, OSError)) else \
+                f"{type(error).__name__}: {error}"
+            field = error_field(error, set(self.initial_config.__dataclass_fields__))
+            self.post_message(SessionFailed(message, field, token=token))
+            return
+        label = str(source) if isinstance(source, (str, Path)) else ""
+        self.post_message(SessionReady(session, dataset, token=token, source=label))
+
+    @on(DatasetProgress)
+    def _dataset_progress(self, event: DatasetProgress) -> None:
+        if self.closing:
+            return
+        if event.total:
+            self._note = (f"downloading {event.name}: {100 * event.done / event.total:.0f}% "
+                          f"of {event.total / 1e6:.1f} MB")
+        else:
+            self._note = f"downloading {event.name}: {event.done / 1e6:.1f} MB"
+        if self.session is None:
+            self.status.show_text("loading", self._note)
+
+    @property
+    def closing(self) -> bool:
+        """True once the app is quitting: handlers of late messages must leave the widgets alone."""
+        return self._quitting or not self.is_running or not self.screen_stack
+
+    @on(SessionReady)
+    def _session_ready(self, event: SessionReady) -> None:
+        if event.token != self._prepare_token or self.closing:
+            event.session.stop()
+            return
+        self.loading = False
+        self._note = ""
+        then, self._pending = self._pending, None
+        self.install(event.session, event.dataset, from_checkpoint=bool(event.source))
+        if event.source:
+            self.checkpoint_path = event.source
+            snap = event.session.snapshot()
+            self.notify(f"Loaded {event.source}: step {snap.step:,} of {snap.total_steps:,}. "
+                        "Space resumes training.", title="Checkpoint loaded")
+        if then == "start":
+            event.session.start()
+        elif then == "step":
+            event.session.step(1)
+        self.poll()
+
+    @on(SessionFailed)
+    def _session_failed(self, event: SessionFailed) -> None:
+        if self.closing:
+            return
+        if event.token != self._prepare_token:
+            return
+        self.loading = False
+        self._pending = None
+        self._note = ""
+        if event.field and event.field in self.form.errors.keys() | set(self.form.field_names):
+            self.form.show_errors({event.field: event.message})
+        self.notify(event.message, title="Cannot build the session", severity="error", timeout=10)
+        if self.session is None:
+            self.status.show_text("error", event.message)
+
+    def install(self, session: TrainingSession, dataset: Dataset, *, from_checkpoint: bool = False) -> None:
+        """Make `session` the app's session (stopping the previous one) and start its loop's worker."""
+        old = self.session
+        if old is not None:
+            old.stop()
+        self.session = session
+        self.dataset = dataset
+        self._ui_net = None
+        self._drawn.clear()
+        self._drawn_at.clear()
+        self._seen_state = None
+        if from_checkpoint:
+            self.form.set_config(session.config)  # the form shows the loaded run
+        else:
+            self.form.base = session.config  # built from the form: leave what is being typed alone
+        self._cancel_gradcheck()
+        self.gradcheck_result = None
+        self.main.query_one(LossChart).clear()
+        self.main.query_one(AccuracyChart).clear()
+        self.main.query_one(WeightsView).clear()
+        self.call_later(self._reset_views)
+        self._run_session(session)
+        self._mark_edited()
+        self.refresh_bindings()
+
+    async def _reset_views(self) -> None:
+        """Fresh decision-region and gradient-check views for a new network (they have no clear())."""
+        switcher = self.main.query_one(ContentSwitcher)
+        for view in ("decision", "gradcheck"):
+            old = self.view_widget(view)
+            used = getattr(old, "predictor", None) is not None or getattr(old, "state", "empty") != "empty"
+            if not used or (view == "gradcheck" and self.gradcheck_running):
+                continue
+            await old.remove()
+            fresh = _make_view(view)
+            await switcher.add_content(fresh)
+            fresh.display = switcher.current == fresh.id  # add_content hides it; current did not change
+            self._drawn.pop(view, None)
+        if self.session is not None:
+            self.draw_visible(self.session.snapshot(), force=True)
+
+    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
+    def _run_session(self, session: TrainingSession) -> Any:
+        return session.run()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if self.closing:
+            return
+        worker = event.worker
+        if worker.group == "train":
+            if event.state == WorkerState.ERROR:
+                self.notify(f"The training worker failed: {worker.error}", title="Error", severity="error", timeout=10)
+            if event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+                self.poll()
+        elif worker.group in ("prepare", "gradcheck", "io") and event.state == WorkerState.ERROR:
+            self.notify(f"{type(worker.error).__name__}: {worker.error}", title="Error", severity="error")
+
+    # ---------------------------------------------------------------------------- polling
+
+    def poll(self) -> None:
+        """Pull a snapshot; update the status line and the visible view if what they show changed."""
+        if self.closing:
+            return  # the app is closing: its widgets are going or gone
+        try:
+            self._poll()
+        except (NoMatches, ScreenStackError):
+            pass
+
+    def _poll(self) -> None:
+        session = self.session
+        if session is None or self._quitting:
+            return
+        snap = session.snapshot()
+        self.last_snapshot = snap
+        if snap.state != self._seen_state:
+            self._state_changed(self._seen_state, snap)
+            self._seen_state = snap.state
+        steps_per_epoch = max(snap.steps_per_epoch, 1)
+        epochs = math.ceil(snap.total_steps / steps_per_epoch)
+        self.status.show(snap, epochs=epochs, note=self._note)
+        self.draw_visible(snap)
+
+    def _state_changed(self, old: str | None, snap: Any) -> None:
+        self.refresh_bindings()
+        if old is None:
+            return
+        if snap.state in ("diverged", "error"):
+            self.notify(snap.message or snap.state, title="Training " + snap.state, severity="error", timeout=15)
+        elif snap.state == "finished":
+            acc = snap.test_accuracy
+            extra = f": test accuracy {100 * acc:.1f}%" if acc is not None else ""
+            self.notify(f"Finished {snap.step:,} steps{extra}", title="Training finished")
+
+    def draw_visible(self, snap: Any, force: bool = False) -> None:
+        view = self.view
+        try:
+            draw = getattr(self, f"_draw_{view}")
+            draw(snap, force)
+        except NoMatches:  # the view is being replaced (see _reset_views): draw it next time
+            self._drawn.pop(view, None)
+        except Exception as error:  # a view that cannot draw this data must not take the app down
+            self._drawn[view] = ("failed",)
+            self.notify(f"{type(error).__name__}: {error}", title=f"Cannot draw the {view} view", severity="error")
+
+    def _due(self, view: str, key: tuple, force: bool, interval: float = 0.0) -> bool:
+        if not force and self._drawn.get(view) == key:
+            return False
+        if not force and interval and time.monotonic() - self._drawn_at.get(view, -math.inf) < interval:
+            return False
+        self._drawn[view] = key
+        self._drawn_at[view] = time.monotonic()
+        return True
+
+    def _draw_loss(self, snap: Any, force: bool) -> None:
+        evals = snap.evaluations
+        key = (id(self.session), len(snap.loss_steps), snap.loss_steps[-1] if len(snap.loss_steps) else -1, len(evals))
+        if self._due("loss", key, force):
+            self.main.query_one(LossChart).set_data(snap.loss_steps, snap.losses,
+                                               [e.step for e in evals], [e.test_loss for e in evals])
+
+    def _draw_accuracy(self, snap: Any, force: bool) -> None:
+        evals = snap.evaluations
+        if self._due("accuracy", (id(self.session), len(evals)), force):
+            self.main.query_one(AccuracyChart).set_data([e.step for e in evals], [e.train_accuracy for e in evals],
+                                                   [e.test_accuracy for e in evals])
+
+    def _draw_weights(self, snap: Any, force: bool) -> None:
+        if self.session is None or self.dataset is None:
+            return
+        if snap.state == "training" and not force:
+            # per epoch while training
+            key = (id(self.session), "epoch", snap.epoch)
+            if not self._due("weights", key, False, WEIGHTS_INTERVAL):
+                return
+        elif not self._due("weights", (id(self.session), "step", snap.step), force):
+            return
+        weights = self.session.snapshot(weights=True).weights
+        self.main.query_one(WeightsView).set_weights(weights, self.dataset.image_shape)
+
+    def _draw_gradcheck(self, snap: Any, force: bool) -> None:
+        pass  # the table is filled by the gradient check's messages
+
+    def _draw_decision(self, snap: Any, force: bool) -> None:
+        session, dataset = self.session, self.dataset
+        if session is None or dataset is None:
+            return
+        if dataset.n_features != 2:
+            return  # the view says it is for 2-D problems
+        interval = DECISION_INTERVAL if snap.state == "training" else 0.0
+        if not self._due("decision", (id(session), snap.step), force, interval):
+            return
+        weights = session.snapshot(weights=True).weights
+        if self._ui_net is None:
+            self._ui_net = build_network(session.config, dataset)
+        self._ui_net.set_params(weights)
+        self.main.query_one(DecisionView).set_data(self._ui_net.predict, dataset.x_train, dataset.t_train,
+                                              dataset.x_test, dataset.t_test, class_names=dataset.class_names)
+
+    # ---------------------------------------------------------------------------- state
+
+    @property
+    def state(self) -> str | None:
+        return None if self.session is None else self.session.snapshot().state
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_run" and parameters:  # the space bindings: one shows, per state
+            snap = None if self.session is None else self.session.snapshot()
+            which = parameters[0]
+            if snap is not None and snap.state == "training":
+                return which == "pause"
+            if snap is not None and (snap.state == "paused" or snap.state == "ready" and snap.step > 0):
+                return which == "resume"  # a paused run, or one loaded from a checkpoint
+            return which == "start"
+        return True
+
+    # --------------------------------------------------------------------------- actions
+
+    def action_toggle_run(self, which: str = "") -> None:
+        """Space: start a run (building it first if the form changed), pause it, or resume it."""
+        if self.state == "training":
+            self.session.pause()
+            self.poll()
+            return
+        if self._follow_form("start"):
+            self.session.start()
+            self.poll()
+
+    def action_step(self) -> None:
+        """n: one training step (pausing a running session first)."""
+        if self.state == "training":
+            self.session.pause()
+            self.session.step(1)
+            self.poll()
+            return
+        if self._follow_form("step"):
+            self.session.step(1)
+            self.poll()
+
+    def _follow_form(self, then: str) -> bool:
+        """Before starting or stepping: make the session the form describes.
+
+        True when the current session should `then` now; False when the form is invalid, or a new
+        session is being built (it will `then` once ready). A ready session whose config differs is
+        rebuilt; a paused one continues with its own settings except for the learning rate (r starts
+        over with the form); an ended one makes way for a new run, except that a finished run given
+        more epochs (or steps) continues from where it finished.
+        """
+        action = "start" if then == "start" else "step"
+        config = self.form_config(action)
+        if config is None:
+            return False
+        session, state = self.session, self.state
+        if self.loading:
+            self._pending = then
+            self.notify(f"Will {action} as soon as the data is loaded…", timeout=3)
+            return False
+        if session is None:
+            self.prepare(config, then)
+            return False
+        same = config == session.config
+        if state in ("ready", "paused"):
+            if same:
+                return True
+            if self._only_lr_differs(config, session.config):
+                session.set_learning_rate(config.lr)
+                return True
+            if self._resumable(config, session.config):
+                self._continue_with(config, then)
+                return False
+            if state == "paused":
+                if then == "start":
+                    self.notify("Resumed with the run's own settings; r starts over with the edited form.",
+                                title="Configuration edited", timeout=5)
+                return True
+            self.prepare(config, then)
+            return False
+        if state == "finished" and not same and self._resumable(config, session.config) \
+                and config.total_steps(session.dataset.n_train) > session.snapshot().step:
+            self._continue_with(config, then)  # e.g. more epochs after a finished (or loaded) run
+            return False
+        self.prepare(config, then)  # a new run after one that ended
+        return False
+
+    @staticmethod
+    def _only_lr_differs(a: TrainConfig, b: TrainConfig) -> bool:
+        return a.replace(lr=b.lr) == b
+
+    @staticmethod
+    def _resumable(a: TrainConfig, b: TrainConfig) -> bool:
+        changes = {name: getattr(a, name) for name in RESUMABLE}
+        try:
+            return b.replace(**changes) == a
+        except ConfigError:
+            return False
+
+    def _continue_with(self, config: TrainConfig, then: str | None) -> None:
+        """Continue the current run with a config differing only in RESUMABLE fields (e.g. more epochs)."""
+        session = self.session
+        assert session is not None
+        session.pause()  # stopped once the continuation is installed; kept if building it fails
+        self.prepare(config, then, source=session.checkpoint())
+
+    def action_stop(self) -> None:
+        if self.state in ("ready", "training", "paused"):
+            self.session.stop()
+            self.poll()
+
+    def action_reinit(self) -> None:
+        config = self.form_config("re-initialise")
+        if config is None:
+            return
+        if self.session is not None:
+            self.session.stop()
+        self.prepare(config)
+        self.notify("A fresh network from the configuration.", title="Re-initialised", timeout=3)
+
+    def _set_lr(self, factor: float) -> None:
+        session = self.session
+        if session is None or self.state in ENDED:
+            self.notify("No run to change the learning rate of.", severity="warning", timeout=3)
+            return
+        lr = session.config.lr * factor
+        try:
+            session.set_learning_rate(lr)
+        except ConfigError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.form.set_value("lr", session.config.lr)
+        self.notify(f"learning rate {session.config.lr:g}", timeout=2)
+        self.poll()
+
+    def action_lr_down(self) -> None:
+        self._set_lr(0.5)
+
+    def action_lr_up(self) -> None:
+        self._set_lr(2.0)
+
+    def action_view(self, view: str) -> None:
+        if view not in VIEW_IDS:
+            return
+        self.view = view
+        self.main.query_one(ContentSwitcher).current = f"view-{view}"
+        self.main.query_one(ViewTabs).show(view)
+        if self.last_snapshot is not None:
+            self.draw_visible(self.last_snapshot)
+
+    def action_toggle_log(self) -> None:
+        if self.view != "loss":
+            self.action_view("loss")
+        self.main.query_one(LossChart).toggle_log()
+
+    def action_refresh_weights(self) -> None:
+        if self.view != "weights":
+            self.action_view("weights")
+        if self.last_snapshot is not None:
+            self.draw_visible(self.last_snapshot, force=True)
+
+    def action_weights_page(self, delta: int) -> None:
+        if self.view != "weights":
+            self.action_view("weights")
+            return
+        weights = self.main.query_one(WeightsView)
+        weights.next_page() if delta > 0 else weights.prev_page()
+
+    def action_toggle_config(self) -> None:
+        form = self.form
+        form.display = not form.display
+        if form.display:
+            form.focus()
+        else:
+            self.action_focus_views()
+
+    def action_focus_config(self) -> None:
+        form = self.form
+        form.display = True
+        first = form.query("Input, Select").first()
+        (form.focused_field or first).focus()
+
+    def action_focus_views(self) -> None:
+        self.main.query_one("#views").focus()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        rows = [("", "Keys")] + [(c.keys, c.help if c.keys in (", .",) else c.title) for c in COMMANDS]
+        rows += [("", "Elsewhere"), ("tab", "Next field or pane"), ("escape", "Leave the configuration form"),
+                 ("ctrl+p", "Command palette: every action by name")]
+        self.push_screen(HelpScreen(rows))
+
+    # ------------------------------------------------------------------------ gradient check
+
+    def action_gradcheck(self) -> None:
+        if self.gradcheck_running:
+            self._cancel_gradcheck()
+            self.notify("Gradient check cancelled.", timeout=3)
+            return
+        session, dataset = self.session, self.dataset
+        if session is None or dataset is None:
+            self.notify("Nothing to check yet: the data is still loading.", severity="warning")
+            return
+        weights = session.snapshot(weights=True).weights
+        net = build_network(session.config, dataset)
+        net.set_params(weights)
+        rng = np.random.default_rng(session.config.seed)
+        rows = rng.choice(dataset.n_train, min(GRADCHECK_ROWS, dataset.n_train), replace=False)
+        x, t = dataset.x_train[np.sort(rows)], dataset.t_train[np.sort(rows)]
+        self._gc_token += 1
+        self._gc_cancel = threading.Event()
+        self.gradcheck_running = True
+        self.action_view("gradcheck")
+        self.main.query_one(GradCheckView).set_running()
+        self._gradcheck_worker(net, x, t, self._gc_token, self._gc_cancel)
+
+    @work(thread=True, group="gradcheck", exit_on_error=False)
+    def _gradcheck_worker(self, net: Any, x: np.ndarray, t: np.ndarray, token: int, cancel: threading.Event) -> None:
+        def progress(done: int, total: int) -> None:
+            self.post_message(GradCheckProgress(done, total, token))
+
+        try:
+            result = gradient_check(net, x, t, sample=GRADCHECK_SAMPLE, seed=0, progress=progress,
+                                    should_stop=cancel.is_set)
+        except GradCheckCancelled:
+            self.post_message(GradCheckFinished(None, "cancelled", token))
+        except Exception as error:
+            self.post_message(GradCheckFinished(None, f"{type(error).__name__}: {error}", token))
+        else:
+            self.post_message(GradCheckFinished(result, None, token))
+
+    def _cancel_gradcheck(self) -> None:
+        self._gc_cancel.set()
+        if self.gradcheck_running:
+            self.gradcheck_running = False
+            self._gc_token += 1
+            self.main.query_one(GradCheckView).set_error("cancelled. Press g to check again.")
+
+    @on(GradCheckProgress)
+    def _gradcheck_progress(self, event: GradCheckProgress) -> None:
+        if self.closing:
+            return
+        if event.token == self._gc_token:
+            self.main.query_one(GradCheckView).set_progress(event.done, event.total)
+
+    @on(GradCheckFinished)
+    def _gradcheck_finished(self, event: GradCheckFinished) -> None:
+        if self.closing:
+            return
+        if event.token != self._gc_token:
+            return
+        self.gradcheck_running = False
+        view = self.main.query_one(GradCheckView)
+        if event.result is not None:
+            self.gradcheck_result = event.result
+            view.set_result(event.result)
+            if self.view != "gradcheck":
+                self.notify(f"Gradient check: {event.result.verdict} (4 shows the table)", timeout=4)
+        else:
+            view.set_error(event.error or "failed")
+            if event.error != "cancelled":
+                self.notify(event.error or "failed", title="Gradient check failed", severity="error")
+
+    # ---------------------------------------------------------------------------- checkpoints
+
+    def action_save(self) -> None:
+        if self.session is None:
+            self.notify("Nothing to save yet.", severity="warning")
+            return
+        if isinstance(self.screen, PathDialog):
+            return
+        self.push_screen(
+            PathDialog("Save a checkpoint", self.checkpoint_path, must_exist=False,
+                       hint="Weights, optimizer state, history and config, in one .npz file."),
+            self._save_to)
+
+    def _save_to(self, path: Path | None) -> None:
+        if path is not None and self.session is not None:
+            self._save_worker(self.session, path)
+
+    @work(thread=True, group="io", exit_on_error=False)
+    def _save_worker(self, session: TrainingSession, path: Path) -> None:
+        try:
+            session.save_checkpoint(path)
+        except Exception as error:
+            self.post_message(CheckpointSaved(str(path), f"{error}"))
+        else:
+            self.post_message(CheckpointSaved(str(path)))
+
+    @on(CheckpointSaved)
+    def _saved(self, event: CheckpointSaved) -> None:
+        if self.closing:
+            return
+        if event.error:
+            self.notify(event.error, title="Cannot save", severity="error", timeout=10)
+        else:
+            self.checkpoint_path = event.path
+            self.notify(f"Saved {event.path}", title="Checkpoint saved", timeout=4)
+
+    def action_load(self) -> None:
+        if isinstance(self.screen, PathDialog):
+            return
+        self.push_screen(
+            PathDialog("Load a checkpoint", self.checkpoint_path, must_exist=True,
+                       hint="The run continues where it was saved: space resumes training."),
+            self._load_from)
+
+    def _load_from(self, path: Path | None) -> None:
+        if path is None:
+            return
+        if self.state == "training":
+            self.session.pause()
+        self.prepare(None, source=str(path))  # type: ignore[arg-type]
+
+    # --------------------------------------------------------------------------- quitting
+
+    async def action_quit(self) -> None:
+        if self.state == "training":
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self._stop_threads()
+                    self.exit()
+
+            if not isinstance(self.screen, ConfirmDialog):
+                self.push_screen(ConfirmDialog("Quit?", "Training is running. Stop it and quit?"), answer)
+            return
+        self._stop_threads()
+        self.exit()
+
+    def _stop_threads(self) -> None:
+        """Stop everything running in threads: the trainer ends after its current step."""
+        self._quitting = True
+        self._gc_cancel.set()
+        self._prepare_token += 1
+        if self.session is not None:
+            self.session.stop()
+
+    # ------------------------------------------------------------------------- configuration
+
+    @on(ConfigEdited)
+    def _config_edited(self, event: ConfigEdited) -> None:
+        if self.closing:
+            return
+        self._mark_edited()
+
+    def _mark_edited(self) -> None:
+        """Say in the form's border when the form no longer describes the session's run."""
+        session = self.session
+        form = self.form
+        if form.errors:
+            form.set_status("✗ invalid: see the marks")
+        elif session is not None:
+            config, _ = form.build()
+            form.set_status("" if config == session.config else "edited: r applies it")
+        else:
+            form.set_status("")
+
+    # ------------------------------------------------------------------------ command palette
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for command in COMMANDS:
+            yield SystemCommand(f"{command.title} ({command.keys})", command.help, self._runner(command.action))
+
+    def _runner(self, action: str) -> Callable[[], Any]:
+        async def run() -> None:
+            await self.run_action(action)
+
+        return run

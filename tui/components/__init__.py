@@ -1,0 +1,17 @@
+"""ScratchNet's widgets.
+
+The run views take plain data (arrays, dicts of arrays, core result records), never a training
+Snapshot, so the app decides what to pull and when:
+
+- charts.LossChart, charts.AccuracyChart: curves (plotext).
+- weights_view.WeightsView: weight tiles and heatmaps.
+- gradcheck_view.GradCheckView: the gradient-check table.
+- decision_view.DecisionView: decision regions of 2-D problems.
+"""
+
+from tui.components.charts import AccuracyChart, LossChart
+from tui.components.decision_view import DecisionView
+from tui.components.gradcheck_view import GradCheckView
+from tui.components.weights_view import WeightsView
+
+__all__ = ["AccuracyChart", "DecisionView", "GradCheckView", "LossChart", "WeightsView"]

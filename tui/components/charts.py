@@ -1,0 +1,332 @@
+"""Loss and accuracy curves, drawn with plotext through textual-plotext.
+
+Both charts take plain arrays (not a training Snapshot), rebuild the plot only when the data,
+the size, the theme or a display option changed, and downsample every series to about twice
+the plot's width before handing it to plotext (a redraw costs in proportion to the points).
+
+Each chart draws its own one-line legend above the plot, coloured like the series and naming
+their markers (braille dots, half blocks, x), so the series stay apart with NO_COLOR too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.color import Color
+from rich.style import Style
+from rich.text import Text
+from textual.app import RenderResult
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual_plotext import PlotextPlot
+
+from tui.views import DebiasedEMA, downsample, finite_xy, log_ticks, nice_ticks, tick_label
+
+RAW_COLOR = (125, 135, 170)
+SMOOTH_COLOR = (255, 170, 40)
+TEST_COLOR = (240, 80, 120)
+TRAIN_ACC_COLOR = (90, 170, 255)
+TEST_ACC_COLOR = (255, 170, 40)
+
+
+def _fg(rgb: tuple[int, int, int], bold: bool = False) -> Style:
+    return Style(color=Color.from_rgb(*rgb), bold=bold)
+
+
+def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def _array(values) -> np.ndarray:
+    if values is None:
+        return np.empty(0, dtype=np.float64)
+    return np.array(values, dtype=np.float64).reshape(-1)
+
+
+class RunChart(PlotextPlot):
+    """Shared machinery: a cached plot rebuilt only when its inputs change."""
+
+    DEFAULT_CSS = """
+    RunChart {
+        width: 1fr;
+        height: 1fr;
+        min-height: 5;
+    }
+    RunChart:focus {
+        background-tint: $foreground 4%;
+    }
+    """
+
+    can_focus = True
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
+                 disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.data_version = 0  # bumped whenever set_data brings new data
+        self.builds = 0  # plot rebuilds, for tests and curiosity
+        self._built_key: tuple | None = None
+        self._built: Text | None = None
+
+    # subclasses: _has_data(), _legend(), _plot_series(plot_width, plot_height)
+    def _has_data(self) -> bool:
+        raise NotImplementedError
+
+    def _empty_message(self) -> str:
+        raise NotImplementedError
+
+    def _legend(self) -> Text:
+        raise NotImplementedError
+
+    def _plot_series(self, width: int, height: int) -> None:
+        raise NotImplementedError
+
+    def _options(self) -> tuple:
+        return ()
+
+    def _changed(self) -> None:
+        self.data_version += 1
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        width, height = self.size
+        if not self._has_data():
+            return Text(self._empty_message(), style="dim", overflow="fold")
+        theme = self._get_plotext_theme_name(self.app.theme)
+        key = (width, height, theme, self.data_version, self._options())
+        if key != self._built_key or self._built is None:
+            self._built = self._build(width, height, theme)
+            self._built_key = key
+        return self._built
+
+    def _build(self, width: int, height: int, theme: str) -> Text:
+        self.builds += 1
+        legend = self._legend()
+        legend.truncate(width)
+        plot_height = height - 1
+        if plot_height < 4 or width < 16:
+            return legend
+        plt = self.plt
+        plt.clear_figure()
+        plt.theme(theme)
+        plt.plotsize(width, plot_height)
+        plt._set_size(width, plot_height)
+        self._plot_series(width, plot_height)
+        text = Text.from_ansi(plt.build(), no_wrap=True)
+        return Text("\n").join([legend, text])
+
+
+class LossChart(RunChart):
+    """Training loss per step (raw and smoothed), and the test loss at each evaluation.
+
+    `set_data(steps, losses, eval_steps, test_losses)`; `toggle_log()` or the `log_y` reactive
+    switches the y axis between linear and log. The smoothed curve is a debiased exponential
+    moving average (Adam-style bias correction) with factor `smoothing`.
+    """
+
+    BINDINGS = [Binding("l", "toggle_log", "Log y")]
+
+    log_y: reactive[bool] = reactive(False)
+
+    def __init__(self, *, smoothing: float = 0.95, name: str | None = None, id: str | None = None,
+                 classes: str | None = None, disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.smoothing = smoothing
+        self.steps = np.empty(0)
+        self.losses = np.empty(0)
+        self.smoothed = np.empty(0)
+        self.eval_steps = np.empty(0)
+        self.test_losses = np.empty(0)
+        self._ema = DebiasedEMA(smoothing)
+
+    def set_data(self, steps, losses, eval_steps=None, test_losses=None) -> bool:
+        """New series; returns whether anything changed (and so whether the chart will redraw)."""
+        steps, losses = _array(steps), _array(losses)
+        n = min(len(steps), len(losses))
+        steps, losses = steps[:n], losses[:n]
+        eval_steps, test_losses = _array(eval_steps), _array(test_losses)
+        m = min(len(eval_steps), len(test_losses))
+        eval_steps, test_losses = eval_steps[:m], test_losses[:m]
+        if (_same(steps, self.steps) and _same(losses, self.losses)
+                and _same(eval_steps, self.eval_steps) and _same(test_losses, self.test_losses)):
+            return False
+        old = len(self.steps)
+        if (self._ema.count == old and 0 < old <= n and np.array_equal(steps[:old], self.steps)
+                and np.array_equal(losses[:old], self.losses, equal_nan=True)):
+            # the history grew: smooth only the new tail
+            self.smoothed = np.concatenate([self.smoothed, self._ema.extend(losses[old:], steps[old:])])
+        else:
+            self._ema = DebiasedEMA(self.smoothing)
+            self.smoothed = self._ema.extend(losses, steps)
+        self.steps, self.losses = steps, losses
+        self.eval_steps, self.test_losses = eval_steps, test_losses
+        self._changed()
+        return True
+
+    def clear(self) -> None:
+        self.set_data([], [])
+
+    def toggle_log(self) -> None:
+        self.log_y = not self.log_y
+
+    def action_toggle_log(self) -> None:
+        self.toggle_log()
+
+    def watch_log_y(self) -> None:
+        self.refresh()
+
+    def _options(self) -> tuple:
+        return (self.log_y, self.app.no_color)
+
+    def _smooth_marker(self) -> str:
+        """Braille like the raw curve in colour; half blocks without colour, to tell them apart."""
+        return "hd" if self.app.no_color else "braille"
+
+    def _has_data(self) -> bool:
+        return bool(len(self.steps) or len(self.eval_steps))
+
+    def _empty_message(self) -> str:
+        return "Loss: no training steps yet."
+
+    def _legend(self) -> Text:
+        legend = Text.assemble(("loss", "bold"), " (log y)" if self.log_y else "", " ")
+        if len(self.losses):
+            last = self.smoothed[np.isfinite(self.smoothed)]
+            legend.append("  ⣿ raw", style=_fg(RAW_COLOR))
+            marker = "▀" if self._smooth_marker() == "hd" else "⣿"
+            legend.append(f"  {marker} EMA {self.smoothing:g}", style=_fg(SMOOTH_COLOR))
+            if last.size:
+                legend.append(f" {last[-1]:.4g}", style=_fg(SMOOTH_COLOR, bold=True))
+        if len(self.test_losses):
+            legend.append("  x test", style=_fg(TEST_COLOR))
+            finite = self.test_losses[np.isfinite(self.test_losses)]
+            if finite.size:
+                legend.append(f" {finite[-1]:.4g}", style=_fg(TEST_COLOR, bold=True))
+        legend.append("   l: log/linear", style="dim")
+        return legend
+
+    def _plot_series(self, width: int, height: int) -> None:
+        plt = self.plt
+        positive = self.log_y
+        max_points = 2 * width
+        raw = finite_xy(self.steps, self.losses, positive)
+        smooth = finite_xy(self.steps, self.smoothed, positive)
+        test = finite_xy(self.eval_steps, self.test_losses, positive)
+        if positive:
+            plt.yscale("log")
+        xs = [a for a in (raw[0], test[0]) if a.size]
+        ys = [a for a in (raw[1], smooth[1], test[1]) if a.size]
+        if not xs or not ys:
+            return
+        x_lo, x_hi = min(a.min() for a in xs), max(a.max() for a in xs)
+        y_lo, y_hi = min(a.min() for a in ys), max(a.max() for a in ys)
+        if raw[0].size:
+            x, y = downsample(*raw, max_points, "minmax")
+            plt.scatter(x.tolist(), y.tolist(), marker="braille", color=RAW_COLOR)  # lines cost far more
+        if smooth[0].size:
+            x, y = downsample(*smooth, max_points, "mean")
+            plt.plot(x.tolist(), y.tolist(), marker=self._smooth_marker(), color=SMOOTH_COLOR)
+        if test[0].size:
+            x, y = downsample(*test, max_points, "minmax")
+            plt.scatter(x.tolist(), y.tolist(), marker="x", color=TEST_COLOR)
+        _set_x_axis(plt, x_lo, x_hi, width)
+        if positive:
+            if y_hi <= y_lo:
+                y_lo, y_hi = y_lo / 2, y_hi * 2
+            plt.ylim(math.log10(y_lo), math.log10(y_hi))  # plotext takes log limits (its ticks it logs itself)
+            ticks = log_ticks(y_lo, y_hi)
+        else:
+            if y_hi <= y_lo:
+                y_lo, y_hi = y_lo - 1, y_hi + 1
+            plt.ylim(y_lo, y_hi)
+            ticks = nice_ticks(y_lo, y_hi, max(2, height // 3))
+        if ticks:
+            plt.yticks(ticks, [tick_label(t) for t in ticks])
+
+
+def _set_x_axis(plt, lo: float, hi: float, width: int) -> None:
+    if hi <= lo:
+        lo, hi = lo - 1, hi + 1
+    plt.xlim(lo, hi)
+    ticks = nice_ticks(lo, hi, max(2, width // 14))
+    if ticks:
+        plt.xticks(ticks, [tick_label(t) for t in ticks])
+
+
+class AccuracyChart(RunChart):
+    """Train and test accuracy at each evaluation, in percent.
+
+    `set_data(x, train_acc, test_acc, x_label="step")`: x are the evaluations' steps (or epochs,
+    then pass x_label="epoch"); accuracies are fractions in [0, 1]; either may be None.
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
+                 disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.x = np.empty(0)
+        self.train_acc = np.empty(0)
+        self.test_acc = np.empty(0)
+        self.x_label = "step"
+
+    def set_data(self, x, train_acc=None, test_acc=None, x_label: str = "step") -> bool:
+        """New series; returns whether anything changed (and so whether the chart will redraw)."""
+        x = _array(x)
+        train_acc = _array(train_acc)[: len(x)]
+        test_acc = _array(test_acc)[: len(x)]
+        if (_same(x, self.x) and _same(train_acc, self.train_acc) and _same(test_acc, self.test_acc)
+                and x_label == self.x_label):
+            return False
+        self.x, self.train_acc, self.test_acc, self.x_label = x, train_acc, test_acc, x_label
+        self._changed()
+        return True
+
+    def clear(self) -> None:
+        self.set_data([])
+
+    def _has_data(self) -> bool:
+        return bool(len(self.x)) and bool(len(self.train_acc) or len(self.test_acc))
+
+    def _empty_message(self) -> str:
+        return "Accuracy: no evaluations yet (the first comes after an epoch or an evaluation interval)."
+
+    def _legend(self) -> Text:
+        legend = Text.assemble(("accuracy %", "bold"), f" per {self.x_label}")
+        for label, values, color, marker in (("train", self.train_acc, TRAIN_ACC_COLOR, "▀"),
+                                             ("test", self.test_acc, TEST_ACC_COLOR, "⣿")):
+            if len(values):
+                legend.append(f"  {marker} {label}", style=_fg(color))
+                finite = values[np.isfinite(values)]
+                if finite.size:
+                    legend.append(f" {100 * finite[-1]:.2f}", style=_fg(color, bold=True))
+        return legend
+
+    def _plot_series(self, width: int, height: int) -> None:
+        plt = self.plt
+        max_points = 2 * width
+        x_lo, x_hi = float(np.nanmin(self.x)), float(np.nanmax(self.x))
+        for values, color, marker in ((self.train_acc, TRAIN_ACC_COLOR, "hd"),
+                                      (self.test_acc, TEST_ACC_COLOR, "braille")):
+            x, y = finite_xy(self.x[: len(values)], 100.0 * values)
+            if not x.size:
+                continue
+            x, y = downsample(x, y, max_points, "minmax")
+            if len(x) == 1:
+                plt.scatter(x.tolist(), y.tolist(), marker=marker, color=color)
+            else:
+                plt.plot(x.tolist(), y.tolist(), marker=marker, color=color)
+        _set_x_axis(plt, x_lo, x_hi, width)
+        y_lo = accuracy_floor(np.concatenate([self.train_acc, self.test_acc]))
+        plt.ylim(y_lo, 100)
+        ticks = nice_ticks(y_lo, 100, max(2, height // 3))
+        plt.yticks(ticks, [tick_label(t) for t in ticks])
+
+
+def accuracy_floor(fractions: np.ndarray) -> float:
+    """The bottom of the accuracy axis in percent: a round number (a multiple of 10) at least
+    a point below the lowest accuracy, so that the last few points of progress stay visible."""
+    finite = fractions[np.isfinite(fractions)]
+    if not finite.size:
+        return 0.0
+    return float(max(0.0, 10.0 * math.floor((100.0 * finite.min() - 1.0) / 10.0)))

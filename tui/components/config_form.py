@@ -1,0 +1,370 @@
+"""The configuration pane: one compact row per TrainConfig field a learner changes.
+
+The form is a view of a `TrainConfig`: `build()` turns what is typed into a validated config, or into
+the reasons it is not one, keyed by config field. Each invalid field is marked where it is (a red edge
+and the reason under it) as soon as it is typed; the app refuses to start a run while any remains.
+Fields the form does not show (dtype, sampling, eval_every, ...) pass through from the config it was
+given.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.suggester import SuggestFromList
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static
+
+from core.config import GRADIENTS, ConfigError, TrainConfig
+from core.datasets import DATASETS
+from core.layers import LOSSES, OUTPUTS
+from core.network import ACTIVATIONS, WEIGHT_INITS
+from core.optimizers import DEFAULTS, OPTIMIZERS
+from tui.messages import ConfigEdited
+
+#: Every optimizer hyperparameter other than lr, in a stable order: momentum, decay_rate, beta1, beta2.
+OPTIMIZER_PARAMS = tuple(dict.fromkeys(p for d in DEFAULTS.values() for p in d if p != "lr"))
+PARAM_LABELS = {"momentum": "momentum", "decay_rate": "decay rate", "beta1": "beta1", "beta2": "beta2"}
+GRADIENT_HINTS = {
+    "numerical": "slow on purpose: forward passes for every weight, every step; use a tiny network",
+}
+
+
+class ParseError(ValueError):
+    pass
+
+
+def parse_int(text: str) -> int:
+    text = text.strip().replace("_", "")
+    try:
+        return int(text)
+    except ValueError:
+        raise ParseError(f"{text!r} is not a whole number" if text else "required: a whole number") from None
+
+
+def parse_float(text: str) -> float:
+    text = text.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParseError(f"{text!r} is not a number" if text else "required: a number") from None
+    if not math.isfinite(value):
+        raise ParseError(f"{text!r} is not a finite number")
+    return value
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'100, 50' -> (100, 50); '' -> () (no hidden layer)."""
+    parts = [p.strip() for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+    sizes = []
+    for part in parts:
+        try:
+            size = int(part)
+        except ValueError:
+            raise ParseError(f"{part!r} is not a whole number; write sizes like 100,50") from None
+        if size < 1:
+            raise ParseError(f"layer sizes must be >= 1, got {size}")
+        sizes.append(size)
+    return tuple(sizes)
+
+
+def parse_weight_init(text: str) -> str | float:
+    text = text.strip().lower()
+    if text in WEIGHT_INITS:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParseError(f"choose {' or '.join(WEIGHT_INITS)} or a standard deviation such as 0.01") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ParseError("a standard deviation must be a positive number")
+    return value
+
+
+def fmt_value(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "" if value is None else str(value)
+
+
+def error_field(error: Exception, known: set[str]) -> str | None:
+    """The form field a ConfigError is about. Its messages read "invalid <field>=<value>: expected ..."
+    (or "invalid optimizer_params.<name>=..."); anything else is about no field in particular."""
+    match = re.search(r"invalid (\w+)(?:\.(\w+))?=", str(error))
+    if match is None:
+        return None
+    field, sub = match.groups()
+    if field == "optimizer_params":
+        return sub if sub in known else "optimizer"
+    return field if field in known else None
+
+
+class FieldRow(Widget):
+    """A label and its control on one line, and under them a note: the reason the value is wrong
+    (marked "✗", in the error colour), else a hint, else nothing."""
+
+    DEFAULT_CSS = """
+    FieldRow {
+        layout: grid;
+        grid-size: 2;
+        grid-columns: 11 1fr;
+        grid-rows: 1 auto;
+        height: auto;
+    }
+    FieldRow > .field-note { column-span: 2; }
+    """
+
+    def __init__(self, field: str, label: str, control: Widget, *, hint: str = "") -> None:
+        super().__init__(id=f"row-{field}", classes="field-row")
+        self.field = field
+        self.label = label
+        self.control = control
+        self.hint = hint
+        self.error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.label, classes="field-label")
+        yield self.control
+        yield Static(self.hint, classes="field-note", markup=False)
+
+    def on_mount(self) -> None:
+        self._show_note()
+
+    def set_error(self, message: str | None) -> None:
+        if message == self.error:
+            return
+        self.error = message
+        self.set_class(bool(message), "-invalid")
+        self._show_note()
+
+    def set_hint(self, hint: str) -> None:
+        self.hint = hint
+        self._show_note()
+
+    @property
+    def note(self) -> str:
+        return f"✗ {self.error}" if self.error else self.hint
+
+    def _show_note(self) -> None:
+        widget = self.query_one(".field-note", Static)
+        widget.update(self.note)
+        widget.display = bool(self.note)
+
+
+class ConfigForm(VerticalScroll):
+    """The configuration pane. `build()` -> (config or None, {field: reason})."""
+
+    BINDINGS = [Binding("escape", "app.focus_views", "Leave form", show=False)]
+
+    def __init__(self, config: TrainConfig, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.base = config
+        self.errors: dict[str, str] = {}
+        self._status = ""
+        self._parsers: dict[str, Callable[[str], Any]] = {
+            "hidden": parse_hidden,
+            "weight_init": parse_weight_init,
+            "lr": parse_float,
+            "batch_size": parse_int,
+            "epochs": parse_int,
+            "weight_decay": parse_float,
+            "seed": parse_int,
+            "noise": parse_float,
+            "n_samples": parse_int,
+            **{name: parse_float for name in OPTIMIZER_PARAMS},
+        }
+
+    # --------------------------------------------------------------------------- composing
+
+    def _input(self, field: str, value: Any, **kwargs: Any) -> Input:
+        return Input(fmt_value(value), id=f"f-{field}", compact=True, select_on_focus=False, **kwargs)
+
+    def _select(self, field: str, options: list[tuple[str, Any]], value: Any) -> Select:
+        return Select(options, value=value, allow_blank=False, id=f"f-{field}", compact=True)
+
+    def compose(self) -> ComposeResult:
+        c = self.base
+        params = self._params_of(c)
+        yield Static("", id="form-status")
+        yield Static("Data", classes="form-heading -first")
+        yield FieldRow("dataset", "dataset", self._select("dataset", [(n, n) for n in DATASETS], c.dataset),
+                       hint=DATASETS[c.dataset].description if c.dataset in DATASETS else "")
+        yield FieldRow("noise", "noise", self._input("noise", c.noise, placeholder="0 .. 0.5"))
+        yield FieldRow("n_samples", "points", self._input("n_samples", c.n_samples))
+        yield Static("Network", classes="form-heading")
+        yield FieldRow("hidden", "hidden", self._input("hidden", c.hidden, placeholder="e.g. 100,50"))
+        yield FieldRow("activation", "activation",
+                       self._select("activation", [(a, a) for a in ACTIVATIONS], c.activation))
+        yield FieldRow("output", "output", self._select("output", [(o, o) for o in OUTPUTS], c.output))
+        yield FieldRow("loss", "loss", self._select("loss", [(x, x) for x in LOSSES], c.loss))
+        yield FieldRow("weight_init", "init", self._input(
+            "weight_init", c.weight_init, placeholder="he|xavier|0.01",
+            suggester=SuggestFromList(list(WEIGHT_INITS), case_sensitive=False)))
+        yield Static("Training", classes="form-heading")
+        yield FieldRow("optimizer", "optimizer",
+                       self._select("optimizer", [(o, o) for o in OPTIMIZERS], c.optimizer))
+        for name in OPTIMIZER_PARAMS:
+            yield FieldRow(name, PARAM_LABELS.get(name, name), self._input(name, params[name]))
+        yield FieldRow("lr", "learn rate", self._input("lr", c.lr))
+        yield FieldRow("batch_size", "batch", self._input("batch_size", c.batch_size))
+        yield FieldRow("epochs", "epochs", self._input("epochs", c.epochs))
+        yield FieldRow("weight_decay", "wt decay", self._input("weight_decay", c.weight_decay))
+        yield FieldRow("gradient", "gradient", self._select("gradient", [(g, g) for g in GRADIENTS], c.gradient),
+                       hint=GRADIENT_HINTS.get(c.gradient, ""))
+        yield FieldRow("seed", "seed", self._input("seed", c.seed))
+
+    def on_mount(self) -> None:
+        self._show_relevant()
+        self.set_status("")
+
+    @property
+    def status_text(self) -> str:
+        return self._status
+
+    def set_status(self, text: str) -> None:
+        """A line at the top of the form: whether it still describes the run ("" hides it)."""
+        self._status = text
+        line = self.query_one("#form-status", Static)
+        line.update(text)
+        line.display = bool(text)
+
+    @staticmethod
+    def _params_of(config: TrainConfig) -> dict[str, float]:
+        """Every optimizer hyperparameter's value: the config's where it sets one, else the default."""
+        values: dict[str, float] = {}
+        for defaults in DEFAULTS.values():
+            for name, default in defaults.items():
+                values.setdefault(name, default)
+        values.update(dict(getattr(config, "optimizer_params", None) or {}))
+        return values
+
+    def _show_relevant(self) -> None:
+        """Show the rows that apply: the optimizer's own parameters, noise and points for 2-D data."""
+        optimizer = self.query_one("#f-optimizer", Select).value
+        for name in OPTIMIZER_PARAMS:
+            self.query_one(f"#row-{name}").display = name in DEFAULTS.get(str(optimizer), {})
+        dataset = self.query_one("#f-dataset", Select).value
+        is_2d = dataset in DATASETS and DATASETS[str(dataset)].kind == "2d"
+        self.query_one("#row-noise").display = is_2d
+        self.query_one("#row-n_samples").display = is_2d
+
+    # --------------------------------------------------------------------------- the config
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Show `config` (e.g. one loaded from a checkpoint); it becomes the base for hidden fields."""
+        self.base = config
+        params = self._params_of(config)
+        for field, control in self._controls().items():
+            value = params.get(field) if field in OPTIMIZER_PARAMS else getattr(config, field, None)
+            if isinstance(control, Select):
+                control.value = value
+            else:
+                control.value = fmt_value(value)
+        self._show_relevant()
+        self.validate()
+
+    def set_value(self, field: str, value: Any) -> None:
+        """Show `value` in one field (e.g. the learning rate after [ or ]), and take it into the base."""
+        control = self._controls()[field]
+        control.value = value if isinstance(control, Select) else fmt_value(value)
+        if field in TrainConfig.__dataclass_fields__:
+            try:
+                self.base = self.base.replace(**{field: value})
+            except ConfigError:
+                pass
+        self.validate()
+
+    @property
+    def field_names(self) -> list[str]:
+        return list(self._controls())
+
+    @property
+    def focused_field(self) -> Widget | None:
+        """The form's control that has the focus, if any."""
+        focused = self.screen.focused
+        return focused if focused is not None and focused in self._controls().values() else None
+
+    def _controls(self) -> dict[str, Input | Select]:
+        return {str(w.id)[2:]: w for w in self.query("Input, Select") if w.id and str(w.id).startswith("f-")}
+
+    def build(self) -> tuple[TrainConfig | None, dict[str, str]]:
+        """The config the form describes, or None and the reason for each invalid field."""
+        controls = self._controls()
+        errors: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        optimizer = str(controls["optimizer"].value)
+        dataset = str(controls["dataset"].value)
+        is_2d = dataset in DATASETS and DATASETS[dataset].kind == "2d"
+        params: dict[str, float] = {}
+        for field, control in controls.items():
+            if field in OPTIMIZER_PARAMS and field not in DEFAULTS.get(optimizer, {}):
+                continue
+            if field in ("noise", "n_samples") and not is_2d:
+                continue
+            if isinstance(control, Select):
+                values[field] = control.value
+                continue
+            try:
+                value = self._parsers[field](control.value)
+            except ParseError as error:
+                errors[field] = str(error)
+                continue
+            if field in OPTIMIZER_PARAMS:
+                params[field] = value
+            else:
+                values[field] = value
+        values["optimizer_params"] = params
+        if errors:
+            return None, errors
+        try:
+            config = self.base.replace(**values)
+        except (ConfigError, ValueError, TypeError) as error:
+            known = set(controls) | {"optimizer_params"}
+            field = error_field(error, known) or "_form"
+            if field == "optimizer_params":
+                field = "optimizer"
+            return None, {field: str(error)}
+        return config, {}
+
+    def validate(self) -> dict[str, str]:
+        """Mark every field with its error (or clear it); returns {field: reason}."""
+        _, errors = self.build()
+        self.show_errors(errors)
+        return errors
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        self.errors = dict(errors)
+        for row in self.query(FieldRow):
+            row.set_error(errors.get(row.field))
+        # an error that is about no field in particular ("_form") is said when a run is refused
+
+    # ------------------------------------------------------------------------------ events
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _edited(self, event: Input.Changed | Select.Changed) -> None:
+        event.stop()
+        if not self.is_mounted:
+            return
+        control_id = str(event.control.id or "")
+        if control_id == "f-dataset":
+            name = str(event.value)
+            self.query_one("#row-dataset", FieldRow).set_hint(DATASETS[name].description if name in DATASETS else "")
+        elif control_id == "f-gradient":
+            self.query_one("#row-gradient", FieldRow).set_hint(GRADIENT_HINTS.get(str(event.value), ""))
+        if control_id in ("f-dataset", "f-optimizer"):
+            self._show_relevant()
+        self.post_message(ConfigEdited(self.validate()))
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.screen.focus_next()

@@ -1,0 +1,175 @@
+"""The gradient-check view: core.gradcheck's table, its progress while it runs, its notes.
+
+Each verdict is written out and marked with a sign as well as coloured, so the table reads the
+same without colour: ✓ good (green), ~ acceptable (yellow), ? inconclusive (blue),
+! suspicious (orange), ✗ wrong (red).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, ProgressBar, Static
+
+VERDICT_STYLES = {
+    "good": "bold #3fb950",
+    "acceptable": "bold #d4a72c",
+    "inconclusive": "bold #58a6ff",
+    "suspicious": "bold #f0883e",
+    "wrong": "bold #f85149",
+}
+VERDICT_SIGNS = {"good": "✓", "acceptable": "~", "inconclusive": "?", "suspicious": "!", "wrong": "✗"}
+VERDICT_MEANINGS = {
+    "good": "backprop agrees with the numerical gradient",
+    "acceptable": "close; differences of this size are typical of kinks or rounding",
+    "inconclusive": "every checked entry crossed a ReLU kink, so nothing can be judged; try another batch",
+    "suspicious": "the differences are larger than expected; read the notes below",
+    "wrong": "backprop disagrees with the numerical gradient",
+}
+
+#: The most telling first: in a narrow pane the last columns scroll off to the right.
+COLUMNS = ("param", "verdict", "max rel err", "kinks", "max |diff|", "checked", "shape")
+SMOOTH_COLUMN = "unexplained"
+
+
+def verdict_text(verdict: str, upper: bool = False) -> Text:
+    word = verdict.upper() if upper else verdict
+    return Text(f"{VERDICT_SIGNS.get(verdict, '')} {word}", style=VERDICT_STYLES.get(verdict, "bold"))
+
+
+def _sci(value: float) -> str:
+    return f"{value:.1e}"
+
+
+class GradCheckView(VerticalScroll):
+    """The gradient check: summary line, progress bar (while running), table, notes.
+
+    `set_running(total=None)` clears the last result and shows the progress bar;
+    `set_progress(done, total)` advances it; `set_result(result)` shows a core
+    `GradCheckResult`; `set_error(message)` shows why the check did not finish.
+    """
+
+    DEFAULT_CSS = """
+    GradCheckView {
+        height: 1fr;
+        width: 1fr;
+    }
+    GradCheckView #gc-summary {
+        height: auto;
+        width: 1fr;
+    }
+    GradCheckView #gc-progress {
+        display: none;
+        height: 1;
+    }
+    GradCheckView.-running #gc-progress {
+        display: block;
+    }
+    GradCheckView #gc-table {
+        height: auto;
+        max-height: 12;
+    }
+    GradCheckView:focus {
+        background-tint: $foreground 4%;
+    }
+    GradCheckView.-empty #gc-table, GradCheckView.-running #gc-table {
+        display: none;
+    }
+    GradCheckView #gc-notes {
+        height: auto;
+        width: 1fr;
+        color: $text-muted;
+        margin-top: 1;
+    }
+    GradCheckView.-error #gc-summary {
+        color: $text-error;
+    }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
+                 disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.result = None
+        self.state = "empty"  # empty, running, done, error
+        self.add_class("-empty")
+
+    def compose(self) -> ComposeResult:
+        yield Static("Gradient check: not run yet. It compares backprop with central differences "
+                     "on a small batch.", id="gc-summary")
+        yield ProgressBar(id="gc-progress", show_eta=False)
+        # focusable (tab) to scroll sideways in a narrow pane; the view itself scrolls up and down
+        yield DataTable(id="gc-table", cursor_type="none", zebra_stripes=True)
+        yield Static("", id="gc-notes")
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#gc-table", DataTable)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        for name in ("empty", "running", "done", "error"):
+            self.set_class(name == state, f"-{name}")
+
+    def set_running(self, total: int | None = None) -> None:
+        """The check started: clear the last result, show progress."""
+        self.result = None
+        self._set_state("running")
+        self.query_one("#gc-summary", Static).update("Gradient check running: numerical gradient, "
+                                                     "two forward passes per checked entry...")
+        bar = self.query_one("#gc-progress", ProgressBar)
+        bar.update(total=total, progress=0)
+        self.table.clear(columns=True)
+        self.query_one("#gc-notes", Static).update("")
+
+    def set_progress(self, done: int, total: int) -> None:
+        bar = self.query_one("#gc-progress", ProgressBar)
+        bar.update(total=max(total, 1), progress=min(done, total))
+
+    def set_error(self, message: str) -> None:
+        """The check failed or was cancelled."""
+        self._set_state("error")
+        self.query_one("#gc-summary", Static).update(Text(f"Gradient check did not finish: {message}"))
+
+    def set_result(self, result) -> None:
+        """Show a core.gradcheck.GradCheckResult."""
+        self.result = result
+        self._set_state("done")
+        verdict = result.verdict
+        summary = Text.assemble(
+            ("Gradient check: ", "bold"), verdict_text(verdict, upper=True),
+            f" - {VERDICT_MEANINGS.get(verdict, '')}",
+            (f"  (batch of {result.batch_size}, h = {result.h:g})", "dim"),
+        )
+        self.query_one("#gc-summary", Static).update(summary)
+        table = self.table
+        table.clear(columns=True)
+        with_smooth = any(row.kinks or row.delta_rel_error > 1e-9 for row in result.rows)
+        columns = list(COLUMNS)
+        if with_smooth:
+            columns.insert(columns.index("max rel err") + 1, SMOOTH_COLUMN)
+        for label in columns:
+            align = "left" if label in ("param", "shape", "verdict") else "right"
+            table.add_column(Text(label, justify=align), key=label)
+        for row in result.rows:
+            cells = {
+                "param": Text(row.name, style="bold"),
+                "verdict": verdict_text(row.verdict),
+                "max rel err": Text(_sci(row.max_rel_error), justify="right"),
+                "kinks": Text(str(row.kinks), justify="right"),
+                SMOOTH_COLUMN: Text("-" if row.kinks == row.checked else _sci(row.unexplained_error),
+                                    justify="right"),
+                "max |diff|": Text(_sci(row.max_abs_diff), justify="right"),
+                "checked": Text(str(row.checked), justify="right"),
+                "shape": "x".join(str(s) for s in row.shape),
+            }
+            table.add_row(*(cells[label] for label in columns), key=row.name)
+        notes = Text()
+        if with_smooth:
+            notes.append(f"{SMOOTH_COLUMN}: the largest relative error left once the kinks and the "
+                         "delta's share are set aside; the verdict is based on it.\n\n")
+        for i, note in enumerate(result.notes):
+            if i:
+                notes.append("\n\n")
+            notes.append("- " + note)
+        self.query_one("#gc-notes", Static).update(notes)

@@ -1,0 +1,73 @@
+"""Messages the app's workers and widgets send (dataclasses, as Posting does).
+
+Worker threads only ever `post_message` these (thread-safe, never blocking); none of them is sent
+from the training loop itself: the UI pulls the session's snapshot on a timer instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class DatasetProgress(Message):
+    """Bytes of a dataset download so far (total 0 when unknown)."""
+
+    name: str
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DatasetProgress)
+
+
+@dataclass
+class SessionReady(Message):
+    """A new training session was built (from the form, or loaded from a checkpoint)."""
+
+    session: Any
+    dataset: Any
+    token: int = 0  # which request it answers (a newer request makes it stale)
+    source: str = ""  # the checkpoint path it was loaded from, if any
+
+
+@dataclass
+class SessionFailed(Message):
+    """Building a session (loading its dataset or a checkpoint) failed."""
+
+    message: str
+    field: str | None = None  # the config field at fault, when known
+    token: int = 0
+
+
+@dataclass
+class GradCheckProgress(Message):
+    done: int
+    total: int
+    token: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, GradCheckProgress)
+
+
+@dataclass
+class GradCheckFinished(Message):
+    result: Any  # core.gradcheck.GradCheckResult, or None when cancelled or failed
+    error: str | None
+    token: int
+
+
+@dataclass
+class CheckpointSaved(Message):
+    path: str
+    error: str | None = None
+
+
+@dataclass
+class ConfigEdited(Message):
+    """The configuration form changed; `errors` maps field ids to what is wrong with them."""
+
+    errors: dict[str, str]
