@@ -168,6 +168,8 @@ def softmax_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 OUTPUTS = ("softmax", "sigmoid", "identity")
 LOSSES = ("cross_entropy", "sum_squared")
+#: Every output and loss that go together: cross-entropy needs outputs that are probabilities.
+OUTPUT_LOSS_PAIRS = tuple((o, l) for o in OUTPUTS for l in LOSSES if (o, l) != ("identity", "cross_entropy"))
 
 
 class OutputWithLoss:
@@ -192,7 +194,7 @@ class OutputWithLoss:
             raise ValueError(f"unknown output {output!r}; choose one of {', '.join(OUTPUTS)}")
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
-        if output == "identity" and loss == "cross_entropy":
+        if (output, loss) not in OUTPUT_LOSS_PAIRS:
             raise ValueError(
                 "the identity output cannot be used with the cross-entropy loss "
                 "(its outputs are not probabilities); use sum_squared, or a softmax or sigmoid output"

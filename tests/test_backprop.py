@@ -8,17 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.gradcheck import gradient_check
+from core.layers import OUTPUT_LOSS_PAIRS
 from core.network import ACTIVATIONS, MLP
 
-OUTPUT_LOSSES = [
-    ("softmax", "cross_entropy"),
-    ("sigmoid", "cross_entropy"),
-    ("identity", "sum_squared"),
-    ("sigmoid", "sum_squared"),
-    ("softmax", "sum_squared"),
-]
 INITS = [0.5, "xavier", "he"]
-COMBINATIONS = list(itertools.product(ACTIVATIONS, OUTPUT_LOSSES, INITS))
+COMBINATIONS = list(itertools.product(ACTIVATIONS, OUTPUT_LOSS_PAIRS, INITS))
 
 
 @st.composite

@@ -11,16 +11,10 @@ from hypothesis import strategies as st
 
 from core import numerical
 from core.datasets import load_dataset
+from core.layers import OUTPUT_LOSS_PAIRS
 from core.network import ACTIVATIONS, MLP
 from core.numerical import Cancelled
 
-OUTPUT_LOSSES = [
-    ("softmax", "cross_entropy"),
-    ("sigmoid", "cross_entropy"),
-    ("identity", "sum_squared"),
-    ("sigmoid", "sum_squared"),
-    ("softmax", "sum_squared"),
-]
 TOLERANCE = 1e-10
 H = 1e-4
 
@@ -60,7 +54,7 @@ def problems(draw):
     return sizes, batch, zeros, init, decay, seed
 
 
-@pytest.mark.parametrize("output, loss", OUTPUT_LOSSES)
+@pytest.mark.parametrize("output, loss", OUTPUT_LOSS_PAIRS)
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problem=problems())
@@ -122,7 +116,7 @@ def test_larger_batch_spans_several_chunks(monkeypatch):
     assert max_difference(naive, fast) <= TOLERANCE
 
 
-@pytest.mark.parametrize("output, loss", OUTPUT_LOSSES)
+@pytest.mark.parametrize("output, loss", OUTPUT_LOSS_PAIRS)
 def test_huge_nudges_of_large_weights(output, loss):
     """Scores moved by hundreds: the softmax must shift the perturbed rows by their own maximum."""
     net = MLP([4, 3, 3], "tanh", output, loss, weight_init=20.0, seed=7)
