@@ -75,17 +75,28 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
     path = os.fspath(path)
     fd, temp = _create_temp(path)
     try:
+        os.fchmod(fd, 0o644)  # an ordinary file to the user (mkstemp makes it private)
         with os.fdopen(fd, "wb") as file:
             np.savez(file, **_to_arrays(ckpt))
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)
+        _sync_directory(os.path.dirname(os.path.abspath(path)))
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         if isinstance(exc, OSError):
             raise CheckpointError(f"cannot save a checkpoint to {path}: {exc.strerror or exc}") from None
         raise
+
+
+def _sync_directory(directory: str) -> None:
+    """fsync the directory, so that the rename itself survives a power cut."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def check_writable(path: str | os.PathLike) -> None:

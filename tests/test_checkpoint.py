@@ -71,7 +71,9 @@ def test_saving_replaces_the_file_atomically_and_syncs_it(session, saved, monkey
     synced = []
     monkeypatch.setattr(checkpoint_module.os, "fsync", lambda fd: synced.append(fd))
     session.save_checkpoint(saved)
-    assert synced and os.listdir(saved.parent) == ["run.npz"]
+    assert len(synced) == 2  # the file, then the directory that holds the rename
+    assert os.listdir(saved.parent) == ["run.npz"]
+    assert os.stat(saved).st_mode & 0o777 == 0o644  # an ordinary file, not mkstemp's private one
 
 
 @pytest.mark.parametrize("crash", [RuntimeError("power cut"), KeyboardInterrupt(), OSError(28, "No space left on device")])
