@@ -122,6 +122,9 @@ class TrainingSession:
             data.n_train, min(config.eval_samples, data.n_train), replace=False)
         chosen.sort()
         self._x_eval, self._t_eval = self._x_train[chosen], self._t_train[chosen]
+        # each step's batch is gathered into these, allocated once
+        self._x_batch = np.empty((config.batch_size, data.n_features), dtype)
+        self._t_batch = np.empty(config.batch_size, self._t_train.dtype)
 
         self.network = build_network(config, data)
         self.optimizer = build_optimizer(config)
@@ -381,7 +384,8 @@ class TrainingSession:
             if self._batch is None:
                 self._batch = self._draw_batch()
             batch = self._batch
-        x, t = self._x_train[batch], self._t_train[batch]
+        x = np.take(self._x_train, batch, axis=0, out=self._x_batch)
+        t = np.take(self._t_train, batch, out=self._t_batch)
         params = self.network.params
         if self._probe is None:
             grads = self.network.gradient(x, t)
