@@ -663,6 +663,7 @@ class ScratchNetApp(App):
         self.prepare(config, then, source=session.checkpoint())
 
     def action_stop(self) -> None:
+        self._pending = None  # a start or step waiting for the session being built is called off too
         if self.state in ("ready", "training", "paused"):
             self.session.stop()
             self.poll()
@@ -701,7 +702,13 @@ class ScratchNetApp(App):
         if view not in VIEW_IDS:
             return
         self.view = view
-        self.main.query_one(ContentSwitcher).current = f"view-{view}"
+        switcher = self.main.query_one(ContentSwitcher)
+        focused = self.main.focused
+        switcher.current = f"view-{view}"
+        if focused is not None and switcher in focused.ancestors:
+            # the view that had the focus is hidden now (which would leave the focus nowhere): pass it on
+            shown = self.view_widget(view)
+            (shown if shown.can_focus else self.main.query_one("#views")).focus()
         self.main.query_one(ViewTabs).show(view)
         if self.last_snapshot is not None:
             self.draw_visible(self.last_snapshot)
