@@ -64,6 +64,9 @@ GRADCHECK_SAMPLE = 40
 DECISION_INTERVAL = 0.5
 #: Seconds between weight-tile redraws while training, at most (they are drawn once per epoch).
 WEIGHTS_INTERVAL = 1.0
+#: Seconds between chart redraws while data keeps coming: a plotext rebuild holds the GIL for tens
+#: of milliseconds, time the training thread waits for; the status line still updates every poll.
+CHART_INTERVAL = 0.5
 DEFAULT_CHECKPOINT = "scratchnet.npz"
 
 
@@ -516,13 +519,13 @@ class ScratchNetApp(App):
     def _draw_loss(self, snap: Any, force: bool) -> None:
         evals = snap.evaluations
         key = (id(self.session), len(snap.loss_steps), snap.loss_steps[-1] if len(snap.loss_steps) else -1, len(evals))
-        if self._due("loss", key, force):
+        if self._due("loss", key, force, CHART_INTERVAL):
             self.main.query_one(LossChart).set_data(snap.loss_steps, snap.losses,
                                                [e.step for e in evals], [e.test_loss for e in evals])
 
     def _draw_accuracy(self, snap: Any, force: bool) -> None:
         evals = snap.evaluations
-        if self._due("accuracy", (id(self.session), len(evals)), force):
+        if self._due("accuracy", (id(self.session), len(evals)), force, CHART_INTERVAL):
             self.main.query_one(AccuracyChart).set_data([e.step for e in evals], [e.train_accuracy for e in evals],
                                                    [e.test_accuracy for e in evals])
 
