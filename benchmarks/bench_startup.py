@@ -29,7 +29,6 @@ import argparse
 import fcntl
 import json
 import os
-import resource
 import pty
 import re
 import select
@@ -41,39 +40,14 @@ import sys
 import termios
 import time
 
+from machine_load import cpu_ticks, others_share, own_cpu_seconds
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 HELP_LIMIT, FRAME_LIMIT = 0.3, 1.5
 SIZE = (120, 40)
 ANSI = re.compile(rb"\x1b\[[0-9;?<>=$]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[^\[\]]")
 MARKERS = {"first frame": "1 Loss", "status READY": "READY", "footer keys": "Quit"}
 
-
-def cpu_ticks() -> tuple[int, int]:
-    """(busy, total) clock ticks of all CPUs so far, from /proc/stat (Linux; (0, 0) elsewhere)."""
-    try:
-        with open("/proc/stat") as file:
-            fields = [int(v) for v in file.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return 0, 0
-    return sum(fields) - fields[3] - fields[4], sum(fields)  # minus idle and iowait
-
-
-def others_share(start: tuple[int, int], own_cpu_seconds: float) -> str:
-    """How busy the machine was with other processes since `start`, as a sentence."""
-    busy, total = cpu_ticks()
-    if total <= start[1]:
-        return "other processes' CPU use: unknown (no /proc/stat)"
-    tick = os.sysconf("SC_CLK_TCK")
-    cores = os.cpu_count() or 1
-    others = max(busy - start[0] - own_cpu_seconds * tick, 0) / (total - start[1])
-    return (f"while measuring, other processes kept {100 * others:.0f}% of the {cores} cores busy "
-            f"(/proc/stat minus this benchmark's own CPU time)")
-
-
-def own_cpu_seconds() -> float:
-    """CPU seconds of this process and its waited-for children."""
-    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 HEADLESS_SNIPPET = r"""
 import json, sys, time

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input
 
 from core.config import TrainConfig
 from core.gradcheck import VERDICTS
+from tests.app_driving import ready, stop, wait_for
 from tui.app import COMMANDS, ScratchNetApp
 from tui.components.charts import AccuracyChart, LossChart
 from tui.components.config_form import ConfigForm, FieldRow
@@ -28,22 +29,6 @@ from tui.components.weights_view import WeightsView
 SIZES = [(80, 24), (120, 40)]
 # A run that does not end during a test: a small 2-D problem, many epochs.
 LONG_CIRCLE = TrainConfig(dataset="circle", hidden=(8,), batch_size=10, epochs=100_000, lr=0.1)
-
-
-async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
-async def ready(pilot) -> ScratchNetApp:
-    """Wait until the app has loaded its data and built its session."""
-    app = pilot.app
-    await wait_for(pilot, lambda: app.session is not None and not app.loading, what="the session")
-    await pilot.pause(0.1)
-    return app
 
 
 KEY_CHARS = {"space": " ", "left_square_bracket": "[", "right_square_bracket": "]", "question_mark": "?"}
@@ -185,7 +170,7 @@ async def test_invalid_field_is_marked_and_blocks_the_start(field, text, reason,
         assert not row.has_class("-invalid") and not note.display
         await press(pilot, "space")
         await wait_for(pilot, lambda: snap(app).step > 0, what="the run to start")
-        await press(pilot, "s")
+        await stop(pilot)
 
 
 async def test_form_edits_apply_to_the_next_run():
@@ -204,7 +189,7 @@ async def test_form_edits_apply_to_the_next_run():
         assert app.session.config.optimizer == "momentum"
         assert dict(app.session.config.optimizer_params) == {"momentum": 0.5}
         assert app.session.network.sizes == (2, 5, 4, 2)
-        await press(pilot, "s")
+        await stop(pilot)
 
 
 async def test_r_reinitialises_and_c_collapses_the_form():
@@ -325,7 +310,7 @@ async def test_only_the_visible_view_is_redrawn():
         await pilot.pause(1.5)  # many epochs, and more than the weights' redraw interval
         assert weights.version == weights_version
         assert loss.data_version > 2
-        await press(pilot, "s")
+        await stop(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -350,7 +335,7 @@ async def test_decision_view_draws_regions_for_spiral(size):
         regions = grid.argmax(axis=-1)
         assert set(np.unique(regions)) == {0, 1}  # both classes have a region
         assert len(view.points[0]) == app.dataset.n_train and len(view.points[1]) == app.dataset.n_test
-        await press(pilot, "s")
+        await stop(pilot)
 
 
 async def test_views_follow_a_new_network():
@@ -400,7 +385,7 @@ async def test_brackets_change_the_running_sessions_learning_rate():
         await wait_for(pilot, lambda: snap(app).state == "paused", what="paused")
         await pilot.press("right_square_bracket")  # paused: the pilot's own press
         assert app.session.optimizer.lr == pytest.approx(0.1)
-        await press(pilot, "s")
+        await stop(pilot)
 
 
 # -------------------------------------------------------------------------------- checkpoints
@@ -509,7 +494,7 @@ async def test_divergence_is_shown_and_the_app_lives_on():
         await pilot.pause()
         await press(pilot, "space")
         await wait_for(pilot, lambda: snap(app).state == "training" and snap(app).step > 10, what="a new run")
-        await press(pilot, "s")
+        await stop(pilot)
 
 
 async def test_an_exception_in_the_worker_is_shown_and_the_app_lives_on(monkeypatch):
@@ -539,7 +524,7 @@ async def test_an_exception_in_the_worker_is_shown_and_the_app_lives_on(monkeypa
         await pilot.press("escape")
         await press(pilot, "space")  # a new run
         await wait_for(pilot, lambda: snap(app).state == "training", what="a new run")
-        await press(pilot, "s")
+        await stop(pilot)
 
 
 async def test_a_dataset_that_fails_to_load_is_shown(monkeypatch):
@@ -586,7 +571,7 @@ async def test_dataset_download_progress_is_shown_while_the_ui_stays_live(monkey
         await pilot.press("space")  # queued until the data is there
         release.set()
         await wait_for(pilot, lambda: app.session is not None and snap(app).step > 0, what="the queued start")
-        await press(pilot, "s")
+        await stop(pilot)
 
 
 # ---------------------------------------------------------------------------------- quitting
