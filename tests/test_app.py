@@ -76,17 +76,18 @@ async def test_space_starts_training_and_pauses_it(size):
         chart = app.query_one(LossChart)
         await wait_for(pilot, lambda: len(chart.steps) > 0, what="the loss series")
         last = chart.steps[-1]  # (the series is decimated as it grows: its last step, not its length)
-        await pilot.pause(0.3)
-        assert snap(app).step > first
+        await wait_for(pilot, lambda: snap(app).step > first, what="more steps")
         await wait_for(pilot, lambda: chart.steps[-1] > last, what="the loss series to grow")
         assert snap(app).state == "training"
         assert "TRAINING" in app.status.text
 
         await press(pilot, "space")
         await wait_for(pilot, lambda: snap(app).state == "paused", what="paused")
-        await pilot.pause(0.1)  # the step under way when the pause came in is finished
+        at_pause = snap(app).step
+        await pilot.pause(0.3)
         paused_at = snap(app).step
-        await pilot.pause(0.4)
+        assert paused_at in (at_pause, at_pause + 1), "only the step under way when the pause came in ends"
+        await pilot.pause(0.3)
         assert snap(app).step == paused_at
         await wait_for(pilot, lambda: chart.steps[-1] == paused_at, what="the chart to catch up")
         await pilot.pause(0.3)
@@ -263,7 +264,7 @@ async def test_g_again_cancels_a_running_check(monkeypatch):
         await press(pilot, "g")
         await wait_for(pilot, lambda: not app.gradcheck_running, what="the cancellation")
         workers = [w for w in app.workers if w.group == "gradcheck"]
-        await wait_for(pilot, lambda: all(w.is_finished for w in workers), timeout=2, what="the check's thread")
+        await wait_for(pilot, lambda: all(w.is_finished for w in workers), what="the check's thread")
         assert "cancelled_at" in calls
         await pilot.pause(0.1)
         assert app.gradcheck_result is None
@@ -299,11 +300,11 @@ async def test_only_the_visible_view_is_redrawn():
         await ready(pilot)
         await pilot.press("3")  # weights on screen, the loss chart hidden
         await press(pilot, "space")
-        await pilot.pause(0.5)
+        weights = app.query_one(WeightsView)
+        await wait_for(pilot, lambda: weights.version >= 1 and snap(app).step > 100, what="tiles drawn while on screen")
+        await pilot.pause(0.3)
         loss = app.query_one(LossChart)
         assert len(loss.steps) == 0 and loss.data_version <= 1
-        weights = app.query_one(WeightsView)
-        assert weights.version >= 1  # drawn while on screen
         await press(pilot, "1")
         await wait_for(pilot, lambda: app.view == "loss" and len(loss.steps) > 0, what="the loss chart on screen")
         weights_version = weights.version
@@ -577,10 +578,10 @@ async def test_dataset_download_progress_is_shown_while_the_ui_stays_live(monkey
 # ---------------------------------------------------------------------------------- quitting
 
 
-def test_quit_while_training_asks_and_returns_promptly():
+def test_quit_while_training_asks_then_stops_the_run():
     """Through App.run(), as `scratchnet` runs it: asyncio.run() returns only once the worker
-    threads have ended, so this times the whole exit, the training thread's included."""
-    # a run of a few seconds: were quitting not to stop it, the test would fail, not hang
+    threads have ended, the training thread's included."""
+    # a run of several seconds: were quitting to wait for its end, it would end "finished"
     app = ScratchNetApp(TrainConfig(dataset="mnist-sample", hidden=(100,), epochs=100))
     seen = {}
 
@@ -598,15 +599,13 @@ def test_quit_while_training_asks_and_returns_promptly():
         await press(pilot, "q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question again")
         seen["state"] = snap(app).state
-        seen["start"] = time.monotonic()
         await press(pilot, "y", pause=0)
 
     app.run(headless=True, size=(80, 24), auto_pilot=auto_pilot)
-    elapsed = time.monotonic() - seen["start"]
     assert seen["asked"] and seen["after no"] == (True, "training")
     assert seen["state"] == "training"
-    assert elapsed < 1.5, f"quitting took {elapsed:.2f} s"
-    assert app.session.snapshot().state == "stopped"
+    final = app.session.snapshot()
+    assert final.state == "stopped" and final.step < final.total_steps, "quitting stopped the run"
 
 
 async def test_quit_when_idle_does_not_ask():

@@ -183,10 +183,10 @@ def offline(monkeypatch, tmp_path):
 
 async def at_most_one_run(pilot, runs: RunTracker, what: str = "") -> None:
     """At most one training loop alive (an old one may take a moment to finish its last step)."""
-    await wait_for(pilot, lambda: runs.live <= 1, timeout=2, what=f"at most one training loop {what}")
+    await wait_for(pilot, lambda: runs.live <= 1, what=f"at most one training loop {what}")
 
 
-def runs_ended(runs: RunTracker, timeout: float = 2.0) -> bool:
+def runs_ended(runs: RunTracker, timeout: float = 10.0) -> bool:
     """Called after the app has gone: wait (blocking) for every training loop to return."""
     deadline = time.monotonic() + timeout
     while runs.live and time.monotonic() < deadline:
@@ -392,7 +392,7 @@ async def test_rapid_start_stop_reset_toggling(runs):
                 await settle(pilot)
                 await at_most_one_run(pilot, runs, f"at round {i}")
                 # and Textual's side: a replaced worker is cancelled (its task ends an iteration later)
-                await wait_for(pilot, lambda: len(train_workers(app)) <= 1, timeout=1, what="one train worker")
+                await wait_for(pilot, lambda: len(train_workers(app)) <= 1, what="one train worker")
         await mash(pilot, "space", pause=0.005)  # ... and one more start: it is the last word
         await wait_for(pilot, lambda: not app.loading and state(app) == "training", what="the last start")
         before = app.session.snapshot().step
@@ -532,7 +532,7 @@ async def test_loading_a_checkpoint_while_training(tmp_path, runs):
         await send(pilot, "enter")
         await wait_for(pilot, lambda: app.session is not old and not app.loading, what="the loaded session")
         assert old.snapshot().state == "stopped"
-        await wait_for(pilot, lambda: runs.live == 1, timeout=2, what="only the loaded session's loop")
+        await wait_for(pilot, lambda: runs.live == 1, what="only the loaded session's loop")
 
         snap = app.session.snapshot(weights=True)
         assert snap.step == saved.step == 5 and snap.state == "ready"
@@ -585,7 +585,7 @@ async def quit_now(pilot) -> float:
         event = key_event(key)
         event.set_sender(app)
         app._driver.send_message(event)
-        deadline = time.monotonic() + 1.0
+        deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
             await asyncio.sleep(0.01)
             if not app.is_running:
@@ -638,16 +638,16 @@ async def test_quit_at_any_moment(moment, runs, slow_gradcheck, tmp_path):
         start = time.monotonic()
         elapsed_quit = await quit_now(pilot)
     elapsed = time.monotonic() - start
-    assert elapsed_quit < 2 and elapsed < 2, f"quitting took {elapsed:.2f} s"
-    assert runs_ended(runs, timeout=1), "a training loop outlived the app"
+    assert elapsed_quit < 10 and elapsed < 10, f"quitting took {elapsed:.2f} s: hung?"
+    assert runs_ended(runs), "a training loop outlived the app"
     assert app.session.snapshot().state in ENDED
     if moment == "gradcheck":
-        deadline = time.monotonic() + 1
+        deadline = time.monotonic() + 10
         while not slow_gradcheck.get("ended") and time.monotonic() < deadline:
             time.sleep(0.01)
         assert slow_gradcheck.get("ended"), "the gradient check outlived the app"
     if moment == "saving":
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + 10
         while not path.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         assert load_checkpoint(path).step > 20  # the save in flight finished, whole

@@ -98,13 +98,22 @@ def test_returned_arrays_are_the_callers_own():
     assert x2.max() == 255 and t2.max() == 9
 
 
-def test_second_load_is_cached_and_fast():
-    import time
+def test_the_bundled_files_are_read_once(monkeypatch):
+    from core.datasets import mnist
 
-    load_mnist()
-    start = time.perf_counter()
-    load_mnist()
-    assert time.perf_counter() - start < 0.5
+    reads = []
+
+    def counted(*paths):
+        reads.append(paths)
+        return read_image_label_pair(*paths)
+
+    monkeypatch.setattr(mnist, "read_image_label_pair", counted)
+    mnist._bundled_digits.cache_clear()
+    mnist._sample_split.cache_clear()
+    first = load_mnist(normalize=False)
+    second = load_mnist(normalize=False)
+    assert len(reads) == 1
+    assert np.array_equal(first[0][0], second[0][0]) and np.array_equal(first[1][1], second[1][1])
 
 
 def test_subset_per_class_is_seeded():

@@ -1,6 +1,5 @@
 """End to end: the bundled digits are enough to train a real classifier from scratch."""
 
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -17,7 +16,6 @@ def test_mlp_reaches_92_percent_on_mnist_sample_within_10_epochs():
     rng = np.random.default_rng(0)
     batch_size = 100
     accuracies = []
-    start = time.perf_counter()
     with threadpool_limits(limits=1):
         for _ in range(10):
             order = rng.permutation(data.n_train)
@@ -26,8 +24,6 @@ def test_mlp_reaches_92_percent_on_mnist_sample_within_10_epochs():
                 grads = net.gradient(data.x_train[batch], data.t_train[batch])
                 optimizer.update(net.params, grads)
             accuracies.append(net.accuracy(data.x_test, data.t_test))
-    elapsed = time.perf_counter() - start
     assert accuracies[-1] >= 0.92, f"test accuracy per epoch: {accuracies}"
     assert net.loss(data.x_train, data.t_train) < 0.2
     assert accuracies[0] > 0.8, "one epoch of Adam should already get most digits right"
-    assert elapsed < 60
