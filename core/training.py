@@ -6,7 +6,8 @@
 
 From any other thread, at any time: start(), pause(), resume(), step(n), stop(),
 set_learning_rate(lr), snapshot(), save_checkpoint(path). None of them waits on the trainer for
-more than one parameter update; the session pushes nothing to anyone and never waits on a reader.
+more than one parameter update (or, once, at a divergence, the few the run replays to rewind: see
+BACKUP_EVERY); the session pushes nothing to anyone and never waits on a reader.
 A pause or stop takes effect after the current step, or within milliseconds in the middle of a
 numerical gradient, whose step is then redone from scratch (with the same batch).
 
@@ -44,6 +45,10 @@ RESUMABLE = ("data_dir", "epochs", "steps", "lr", "eval_every", "eval_samples")
 NUMERICAL_METHODS = {"numerical": "fast", "numerical-naive": "naive"}
 # Independent random streams derived from config.seed (the network's init uses the seed itself).
 BATCH_STREAM, EVAL_STREAM = 1, 2
+#: Backprop steps between two backups of the weights and optimizer state. A divergence or a failed
+#: update rewinds to the last backup and replays the steps since, bit for bit: no step pays for a copy
+#: of the weights. Numerical steps are slow enough to be backed up every one, and never replayed.
+BACKUP_EVERY = 32
 
 
 def load_data(config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> Dataset:
@@ -102,6 +107,16 @@ class Snapshot:
     weights: dict[str, np.ndarray] | None = None
 
 
+@dataclass
+class Backup:
+    """The weights and optimizer state after `step` updates, and each update made since: (batch, lr)."""
+
+    step: int
+    weights: dict[str, np.ndarray]
+    optimizer_state: dict[str, np.ndarray]
+    updates: list[tuple[np.ndarray, float]] = dataclasses.field(default_factory=list)
+
+
 def _read_only(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
@@ -131,7 +146,6 @@ class TrainingSession:
         self._numerical_method = NUMERICAL_METHODS.get(config.gradient)
         # numerical gradients are taken on a float64 twin: float32 differences would be mostly rounding
         self._probe = self.network.astype("float64") if self._numerical_method else None
-        self._last_good = {name: p.copy() for name, p in self.network.params.items()}
         self._rng = np.random.default_rng([config.seed, BATCH_STREAM])
         self._order: np.ndarray | None = None  # this epoch's permutation (sampling="epoch")
         self._order_epoch = -1
@@ -152,6 +166,8 @@ class TrainingSession:
         self._active_since: float | None = None
         self._step_progress = 0.0
         self._history = MetricsHistory()
+        self._backup_every = 1 if self._probe is not None else BACKUP_EVERY
+        self._back_up()
 
     # ------------------------------------------------------------------ control (any thread)
 
@@ -305,8 +321,6 @@ class TrainingSession:
             self._rng.bit_generator.state = ckpt.rng_state
         except (ValueError, TypeError, KeyError) as exc:
             raise CheckpointError(f"the checkpoint's optimizer or random state is invalid: {exc}") from None
-        for name, p in self.network.params.items():
-            np.copyto(self._last_good[name], p)
         if ckpt.order is not None and not np.array_equal(np.sort(ckpt.order), np.arange(n_train)):
             raise CheckpointError("the checkpoint's epoch order is not a permutation of the training rows")
         if ckpt.batch is not None and (len(ckpt.batch) != self.config.batch_size
@@ -314,6 +328,7 @@ class TrainingSession:
             raise CheckpointError("the checkpoint's pending batch does not fit the training set")
         self._order, self._order_epoch, self._batch = ckpt.order, ckpt.order_epoch, ckpt.batch
         self._step, self._elapsed = ckpt.step, ckpt.elapsed
+        self._back_up()
         self._history = MetricsHistory.from_state_dict(ckpt.history)
 
     # ------------------------------------------------------------------ the loop (one thread)
@@ -384,8 +399,9 @@ class TrainingSession:
             if self._batch is None:
                 self._batch = self._draw_batch()
             batch = self._batch
-        x = np.take(self._x_train, batch, axis=0, out=self._x_batch)
-        t = np.take(self._t_train, batch, out=self._t_batch)
+        # mode="clip" (the indices are valid): with the default "raise", take() gathers into a temporary first
+        x = np.take(self._x_train, batch, axis=0, out=self._x_batch, mode="clip")
+        t = np.take(self._t_train, batch, out=self._t_batch, mode="clip")
         params = self.network.params
         if self._probe is None:
             grads = self.network.gradient(x, t)
@@ -400,14 +416,14 @@ class TrainingSession:
             if not math.isfinite(loss):
                 self._diverge(loss)
                 return
-            for name, p in params.items():
-                np.copyto(self._last_good[name], p)
+            if self._step - self._backup.step >= self._backup_every:
+                self._back_up()
             try:
                 self.optimizer.update(params, grads)
-            except Exception:  # no half-updated weights: back to where the step started
-                for name, p in params.items():
-                    np.copyto(p, self._last_good[name])
+            except Exception:  # no half-updated weights or state: back to where the step started
+                self._rewind(self._step)
                 raise
+            self._backup.updates.append((batch, self.optimizer.lr))
             self._step += 1
             self._batch = None
             self._step_progress = 0.0
@@ -430,11 +446,29 @@ class TrainingSession:
             self._order, self._order_epoch = self._rng.permutation(n_train), epoch
         return self._order[k * size:(k + 1) * size]
 
+    def _back_up(self) -> None:
+        """Copy the weights and optimizer state of this step, whose loss was finite (lock held)."""
+        self._backup = Backup(self._step, {name: p.copy() for name, p in self.network.params.items()},
+                              self.optimizer.state_dict())
+
+    def _rewind(self, step: int) -> None:
+        """Weights and optimizer state as they were after `step` updates (lock held): the last
+        backup's, then the updates made since replayed with their batches and learning rates."""
+        backup = self._backup
+        self.network.set_params(backup.weights)
+        self.optimizer.load_state_dict(backup.optimizer_state)
+        del backup.updates[step - backup.step:]
+        for batch, lr in backup.updates:
+            x = np.take(self._x_train, batch, axis=0, out=self._x_batch, mode="clip")
+            t = np.take(self._t_train, batch, out=self._t_batch, mode="clip")
+            self.optimizer.lr = lr
+            self.optimizer.update(self.network.params, self.network.gradient(x, t))
+        self.optimizer.lr = self.config.lr
+
     def _diverge(self, loss: float) -> None:
-        """The loss is not finite: end the run with the weights from before the last update, the
-        last to give a finite loss (lock held). The step count and optimizer state stay as they are."""
-        for name, p in self.network.params.items():
-            np.copyto(p, self._last_good[name])
+        """The loss is not finite: end the run with the weights and optimizer state from before the
+        last update, the last to give a finite loss (lock held). The step count stays as it is."""
+        self._rewind(max(self._step - 1, 0))
         lr, kept = self.config.lr, max(self._step - 1, 0)
         where = f"as they were after step {kept}" if kept else "at their initial values"
         self._set_state("diverged", (

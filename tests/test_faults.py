@@ -337,24 +337,33 @@ def test_an_exception_in_a_step_ends_the_run_in_error_with_the_weights_intact(ci
         assert np.array_equal(value, resumed.network.params[name]), name
 
 
-def test_an_exception_halfway_through_an_update_leaves_no_half_updated_weights(circle):
-    session = TrainingSession(tiny(optimizer="sgd", epochs=1), circle)
-    before = {name: p.copy() for name, p in session.network.params.items()}
+@pytest.mark.parametrize("failing_update", [1, 45])
+def test_an_exception_halfway_through_an_update_leaves_no_half_updated_weights(circle, failing_update):
+    # Momentum: its state is half updated too; at update 45 the run rewinds to its backup of step 32
+    config = tiny(optimizer="momentum", epochs=10)
+    reference = TrainingSession(config.replace(steps=max(failing_update - 1, 1)), circle)
+    if failing_update > 1:  # else: the initial weights and state
+        reference.start()
+        reference.run()
+    session = TrainingSession(config, circle)
     original = session.optimizer._step
     calls = []
 
     def step_then_fail(*args):
         calls.append(1)
-        if len(calls) == 3:  # W1 and b1 already updated
+        if len(calls) == 4 * (failing_update - 1) + 3:  # W1 and b1 of that update already done
             raise RuntimeError("injected fault in the update")
         original(*args)
 
     session.optimizer._step = step_then_fail
     session.start()
     final = session.run()
-    assert final.state == "error" and final.step == 0
+    assert final.state == "error" and final.step == failing_update - 1
     for name, p in session.network.params.items():
-        assert np.array_equal(p, before[name]), name
+        assert np.array_equal(p, reference.network.params[name]), name
+    state, expected = session.optimizer.state_dict(), reference.optimizer.state_dict()
+    assert state.keys() == expected.keys()
+    assert all(np.array_equal(state[k], expected[k]) for k in state)
 
 
 def test_an_exception_while_evaluating_ends_the_run_in_error(circle, monkeypatch):

@@ -374,6 +374,50 @@ def test_a_huge_learning_rate_ends_in_divergence_keeping_the_last_finite_weights
     assert all(np.array_equal(weights[k], shorter.network.params[k]) for k in weights)
 
 
+def stepped(config: TrainConfig, dataset, schedule) -> TrainingSession:
+    """A session driven by step(n) through `schedule`: (steps, learning rate) pairs, in order; the
+    last pair's steps may be None: train at that rate until the run ends."""
+    session = TrainingSession(config, dataset)
+    worker = in_thread(session)
+    done = 0
+    for steps, lr in schedule:
+        session.set_learning_rate(lr)
+        if steps is None:
+            session.start()
+            break
+        session.step(steps)
+        done += steps
+        wait_until(lambda: session.snapshot().step == done)
+    if schedule[-1][0] is not None:
+        session.stop()
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    return session
+
+
+def test_a_divergence_long_after_the_start_keeps_the_weights_and_state_of_the_step_before(circle):
+    # 70 good steps at lr 0.1 (backups every 32), then lr 1e6 (Momentum): the loss blows up a few
+    # steps later, and the run rewinds to a backup and replays the steps since, with their rates
+    config = tiny(optimizer="momentum", weight_init=5.0, epochs=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        diverged = stepped(config, circle, [(70, 0.1), (None, 1e6)])
+    final = diverged.snapshot()
+    assert final.state == "diverged" and final.step > 72
+    assert f"after step {final.step - 1}," in final.message
+    reference = stepped(config, circle, [(70, 0.1), (final.step - 1 - 70, 1e6)])
+    assert reference.snapshot().step == final.step - 1
+    assert_same_run_weights_and_state(diverged, reference)
+
+
+def assert_same_run_weights_and_state(a: TrainingSession, b: TrainingSession) -> None:
+    for name in a.network.params:
+        assert np.array_equal(a.network.params[name], b.network.params[name]), name
+    state_a, state_b = a.optimizer.state_dict(), b.optimizer.state_dict()
+    assert state_a.keys() == state_b.keys()
+    assert all(np.array_equal(state_a[k], state_b[k]) for k in state_a)
+
+
 # ---------------------------------------------------------------------- metrics
 
 
