@@ -1,19 +1,24 @@
 """One training step of 784-100-10 (batch 100, float32, SGD, one BLAS thread) against PyTorch and
 against the GEMM-only ceiling, measured side by side.
 
-    python benchmarks/bench_step.py [--repeats 7] [--steps 1000]
+    python benchmarks/bench_step.py [--repeats 25] [--steps 300]
 
-- scratchnet: grads = net.gradient(x, t); optimizer.update(net.params, grads), as the session calls it.
+- scratchnet: grads = net.gradient(x, t); optimizer.update(net.params, grads), as the session calls it,
+              on mnist-sample's training batches in turn.
 - pytorch:    the same network, loss and SGD in torch (CPU, one thread), if torch is installed
               (`pip install -e '.[bench]'`).
 - gemm-only:  just the five matrix products a step needs (x W1, h W2, h^T dA, dA W2^T, x^T dh), in
-              float32 with preallocated outputs: what no step can beat on this machine.
-Repetitions are interleaved; the table gives median steps/s and ratios of medians.
+              float32 with preallocated outputs, on the same batches in turn: what no step can beat
+              on this machine.
+Rounds run every contender once, in an order that rotates; the table gives median steps/s, the
+ratios of the medians and the median ratio within a round (this machine's speed drifts by 2x over
+seconds, so comparisons within a round are the steadier figure).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 from typing import Callable
@@ -21,34 +26,45 @@ from typing import Callable
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from core.datasets import load_dataset
 from core.network import MLP
 from core.optimizers import SGD
 
 BATCH, SIZES = 100, (784, 100, 10)
 
 
-def batch_data(dtype=np.float32):
-    rng = np.random.default_rng(0)
-    return rng.random((BATCH, SIZES[0])).astype(dtype), rng.integers(0, SIZES[-1], BATCH)
+def batches() -> list[tuple[np.ndarray, np.ndarray]]:
+    """The 80 batches of mnist-sample's 8,000 training digits, float32: each step takes the next, so
+    that no contender memorises one batch (a saturated softmax is not the usual case)."""
+    data = load_dataset("mnist-sample")
+    order = np.random.default_rng(0).permutation(data.n_train)
+    return [(np.ascontiguousarray(data.x_train[order[i:i + BATCH]], np.float32), data.t_train[order[i:i + BATCH]])
+            for i in range(0, data.n_train - BATCH + 1, BATCH)]
 
 
-def scratchnet_step() -> Callable[[], None]:
-    x, t = batch_data()
+def scratchnet_step(data: list) -> Callable[[], None]:
     net = MLP(SIZES, weight_init="he", dtype="float32", seed=0)
     optimizer = SGD(lr=0.01)
-    return lambda: optimizer.update(net.params, net.gradient(x, t))
+    cycle = itertools.cycle(data)
+
+    def step() -> None:
+        x, t = next(cycle)
+        optimizer.update(net.params, net.gradient(x, t))
+
+    return step
 
 
-def gemm_only() -> Callable[[], None]:
-    x, _ = batch_data()
+def gemm_only(data: list) -> Callable[[], None]:
+    cycle = itertools.cycle([x for x, _ in data])
     rng = np.random.default_rng(1)
-    W1 = rng.standard_normal(SIZES[:2], dtype=np.float32)
-    W2 = rng.standard_normal(SIZES[1:], dtype=np.float32)
+    W1 = 0.05 * rng.standard_normal(SIZES[:2], dtype=np.float32)
+    W2 = 0.1 * rng.standard_normal(SIZES[1:], dtype=np.float32)
     h = np.empty((BATCH, SIZES[1]), np.float32)
     a = np.empty((BATCH, SIZES[2]), np.float32)
     dW1, dW2, dh = np.empty_like(W1), np.empty_like(W2), np.empty_like(h)
 
     def step() -> None:
+        x = next(cycle)
         np.matmul(x, W1, out=h)
         np.matmul(h, W2, out=a)
         np.matmul(h.T, a, out=dW2)
@@ -58,20 +74,20 @@ def gemm_only() -> Callable[[], None]:
     return step
 
 
-def pytorch_step() -> Callable[[], None] | None:
+def pytorch_step(data: list) -> Callable[[], None] | None:
     try:
         import torch
     except ImportError:
         return None
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    x, t = batch_data()
-    x, t = torch.from_numpy(x), torch.from_numpy(t)
+    cycle = itertools.cycle([(torch.from_numpy(x), torch.from_numpy(t)) for x, t in data])
     model = torch.nn.Sequential(torch.nn.Linear(784, 100), torch.nn.ReLU(), torch.nn.Linear(100, 10))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def step() -> None:
+        x, t = next(cycle)
         optimizer.zero_grad(set_to_none=False)
         loss_fn(model(x), t).backward()
         optimizer.step()
@@ -90,29 +106,34 @@ def rate(step: Callable[[], None], n: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=1000, help="steps per measurement")
+    parser.add_argument("--repeats", type=int, default=25, help="rounds (default 25)")
+    parser.add_argument("--steps", type=int, default=300, help="steps per measurement (default 300)")
     args = parser.parse_args()
-    contenders = {"scratchnet": scratchnet_step(), "gemm-only": gemm_only()}
-    torch_step = pytorch_step()
+    data = batches()
+    contenders = {"scratchnet": scratchnet_step(data), "gemm-only": gemm_only(data)}
+    torch_step = pytorch_step(data)
     if torch_step is not None:
         contenders["pytorch"] = torch_step
-    results: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
+    results: dict[str, list[float]] = {name: [] for name in names}
     with threadpool_limits(limits=1, user_api="blas"):
         blas = [f"{i['internal_api']} {i.get('version')} {i.get('architecture')}" for i in threadpool_info() if i["user_api"] == "blas"]
-        for _ in range(args.repeats):
-            for name, step in contenders.items():
-                results[name].append(rate(step, args.steps))
+        for round_ in range(args.repeats):
+            for name in names[round_ % len(names):] + names[:round_ % len(names)]:  # the order rotates
+                results[name].append(rate(contenders[name], args.steps))
     medians = {name: statistics.median(values) for name, values in results.items()}
     print(f"784-100-10, batch {BATCH}, float32, SGD, 1 BLAS thread ({'; '.join(blas)})")
     print(f"{'':12} {'median steps/s':>15} {'min':>8} {'max':>8}")
     for name, values in results.items():
         print(f"{name:12} {medians[name]:15.0f} {min(values):8.0f} {max(values):8.0f}")
-    print(f"scratchnet / gemm-only ceiling: {medians['scratchnet'] / medians['gemm-only']:.2f}")
-    if "pytorch" in medians:
-        print(f"scratchnet / pytorch:           {medians['scratchnet'] / medians['pytorch']:.2f}x")
-    else:
-        print("pytorch: not installed (pip install -e '.[bench]')")
+    print("ratios: of the medians; in brackets, the median and range of the ratio within each round")
+    for other, label in (("gemm-only", "gemm-only ceiling"), ("pytorch", "pytorch")):
+        if other not in medians:
+            print("pytorch: not installed (pip install -e '.[bench]')")
+            continue
+        per_round = [a / b for a, b in zip(results["scratchnet"], results[other])]
+        print(f"scratchnet / {label + ':':18} {medians['scratchnet'] / medians[other]:.2f} "
+              f"[{statistics.median(per_round):.2f}, {min(per_round):.2f}-{max(per_round):.2f}]")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ class Affine:
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         np.matmul(self.x.T, dout, out=self.dW)
-        np.sum(dout, axis=0, out=self.db)
+        np.add.reduce(dout, axis=0, out=self.db)
         if not self.input_grad:
             return None
         self.dx = reuse(self.dx, self.x.shape, self.W.dtype)
@@ -205,7 +205,8 @@ class OutputWithLoss:
         self.y: np.ndarray | None = None
         self.labels: np.ndarray | None = None
         self.da: np.ndarray | None = None
-        self.rows = np.arange(0)  # 0, 1, ..., N-1: picks each row's true class, kept between steps
+        self.row_starts = np.arange(0)  # n * K for each row n: where row n starts in y.ravel()
+        self.true_class = np.arange(0)  # row_starts + labels: each row's true class in y.ravel()
 
     def activate(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """y = output(a), written into `out` when given."""
@@ -221,31 +222,35 @@ class OutputWithLoss:
     def forward(self, a: np.ndarray, t: np.ndarray) -> float:
         self.labels = labels_of(t, a.shape)
         self.y = self.activate(a, reuse(self.y, a.shape, a.dtype))
-        n = a.shape[0]
-        if len(self.rows) != n:
-            self.rows = np.arange(n)
+        n, k = a.shape
+        if self.row_starts.shape != (n,) or (n > 1 and self.row_starts[1] != k):
+            self.row_starts = np.arange(0, n * k, k)
+            self.true_class = np.empty(n, np.intp)
+        np.add(self.row_starts, self.labels, out=self.true_class)
         if self.loss == "cross_entropy":
-            picked = self.y[self.rows, self.labels]
-            return float(-np.sum(np.log(picked + self.delta)) / n)
+            picked = np.take(self.y, self.true_class)  # y[n, t_n] of every row n
+            picked += self.delta
+            return float(-np.add.reduce(np.log(picked, out=picked)) / n)
         diff = self.y.copy()
-        diff[self.rows, self.labels] -= 1
+        diff.reshape(-1)[self.true_class] -= 1
         return float(0.5 * np.sum(diff * diff) / n)
 
     def backward(self, include_delta: bool = False) -> np.ndarray:
-        y, labels, rows = self.y, self.labels, self.rows
+        y, true_class = self.y, self.true_class
         n = y.shape[0]
         self.da = reuse(self.da, y.shape, y.dtype)
         da = self.da
+        da_true = da.reshape(-1)  # a view: da_true[true_class] are the entries of the true classes
         if self.loss == "cross_entropy" and self.output == "softmax":
             np.copyto(da, y)
-            da[rows, labels] -= 1
+            da_true[true_class] -= 1  # y - 1 before the division: exact where y is close to 1
             da *= 1 / n
         elif self.loss == "cross_entropy":  # sigmoid output, the notebook's variant
             da.fill(0)
-            da[rows, labels] = (y[rows, labels] - 1) / n
+            da_true[true_class] = (np.take(y, true_class) - 1) / n
         else:
             np.copyto(da, y)
-            da[rows, labels] -= 1
+            da_true[true_class] -= 1
             da *= 1 / n
             if self.output == "sigmoid":
                 da *= y * (1 - y)
@@ -253,7 +258,7 @@ class OutputWithLoss:
                 da -= np.sum(da * y, axis=1, keepdims=True)
                 da *= y
         if include_delta and self.loss == "cross_entropy":
-            y_true = y[rows, labels]
+            y_true = np.take(y, true_class)
             da *= (y_true / (y_true + self.delta))[:, None]
         return da
 
