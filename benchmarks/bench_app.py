@@ -1,6 +1,6 @@
 """What the app with its charts live costs the training session, measured side by side (issue 6, target 3b).
 
-    python benchmarks/bench_app.py [--steps 3000] [--repeats 5] [--refresh-hz 4]
+    python benchmarks/bench_app.py [--steps 10000] [--repeats 5] [--refresh-hz 4]
 
 All variants train the same run: mnist-sample, 784-100-10, float32, SGD lr 0.1, batch 100, --steps
 steps, evaluating at the end of every epoch (eval_every=0, the default: 80 steps per epoch here).
@@ -96,7 +96,9 @@ async def run_app(config: TrainConfig, view: str, refresh_hz: float,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      epilog="Reproduce: python benchmarks/bench_app.py")
-    parser.add_argument("--steps", type=int, default=3000, help="training steps per run (default 3000)")
+    parser.add_argument("--steps", type=int, default=10000,
+                        help="training steps per run (default 10000: some seconds, so that starting and ending "
+                             "the run, which redraws the whole screen, is not most of what is measured)")
     parser.add_argument("--repeats", type=int, default=5, help="rounds of the three variants (default 5)")
     parser.add_argument("--refresh-hz", type=float, default=4.0, help="the app's snapshot polls per second (default 4)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per app run")

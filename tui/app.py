@@ -9,8 +9,9 @@ Threads, and who talks to whom:
 - Loading a dataset and building a session, loading and saving checkpoints, and the gradient check
   run in other thread workers; they report back with `post_message` (thread-safe, non-blocking).
 - Each poll updates the status line and redraws only the view on screen, and only when what it
-  shows has changed: curves when the history grew, weight tiles once per epoch while training (or
-  when paused, or on demand), decision regions at most twice a second.
+  shows has changed: curves when the history grew (at most once a second while data keeps coming),
+  weight tiles once per epoch while training (or when paused, or on demand), decision regions at
+  most twice a second.
 """
 
 from __future__ import annotations
@@ -64,9 +65,11 @@ GRADCHECK_SAMPLE = 40
 DECISION_INTERVAL = 0.5
 #: Seconds between weight-tile redraws while training, at most (they are drawn once per epoch).
 WEIGHTS_INTERVAL = 1.0
-#: Seconds between chart redraws while data keeps coming: a plotext rebuild holds the GIL for tens
-#: of milliseconds, time the training thread waits for; the status line still updates every poll.
-CHART_INTERVAL = 0.5
+#: Seconds between chart redraws while data keeps coming: a plotext rebuild and its rendering hold
+#: the GIL for tens of milliseconds, time the training thread waits for (at 0.5 s the app cost the
+#: run 13-19% of its speed, at 1 s about 10%: benchmarks/bench_app.py); the status line still
+#: updates every poll.
+CHART_INTERVAL = 1.0
 DEFAULT_CHECKPOINT = "scratchnet.npz"
 
 
