@@ -97,7 +97,9 @@ class GradCheckView(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("Gradient check: not run yet. It compares backprop with central differences "
                      "on a small batch.", id="gc-summary")
-        yield ProgressBar(id="gc-progress", show_eta=False)
+        # a total from the start: without one, the bar animates (and wakes the app 15 times a second)
+        # even while hidden, which the training thread pays for in waits for the interpreter lock
+        yield ProgressBar(id="gc-progress", show_eta=False, total=1)
         # focusable (tab) to scroll sideways in a narrow pane; the view itself scrolls up and down
         yield DataTable(id="gc-table", cursor_type="none", zebra_stripes=True)
         yield Static("", id="gc-notes")
@@ -126,14 +128,19 @@ class GradCheckView(VerticalScroll):
         bar = self.query_one("#gc-progress", ProgressBar)
         bar.update(total=max(total, 1), progress=min(done, total))
 
+    def _stop_progress(self) -> None:
+        self.query_one("#gc-progress", ProgressBar).update(total=1, progress=0)
+
     def set_error(self, message: str) -> None:
         """The check failed or was cancelled."""
+        self._stop_progress()
         self._set_state("error")
         self.query_one("#gc-summary", Static).update(Text(f"Gradient check did not finish: {message}"))
 
     def set_result(self, result) -> None:
         """Show a core.gradcheck.GradCheckResult."""
         self.result = result
+        self._stop_progress()
         self._set_state("done")
         verdict = result.verdict
         summary = Text.assemble(
