@@ -399,9 +399,7 @@ class TrainingSession:
             if self._batch is None:
                 self._batch = self._draw_batch()
             batch = self._batch
-        # mode="clip" (the indices are valid): with the default "raise", take() gathers into a temporary first
-        x = np.take(self._x_train, batch, axis=0, out=self._x_batch, mode="clip")
-        t = np.take(self._t_train, batch, out=self._t_batch, mode="clip")
+        x, t = self._gather(batch)
         params = self.network.params
         if self._probe is None:
             grads = self.network.gradient(x, t)
@@ -433,6 +431,12 @@ class TrainingSession:
             self._history.tick(self._step, self._elapsed_now())
             self._version += 1
 
+    def _gather(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The batch's rows and labels, in the buffers allocated for them."""
+        # mode="clip" (the indices are valid): with the default "raise", take() gathers into a temporary first
+        return (np.take(self._x_train, batch, axis=0, out=self._x_batch, mode="clip"),
+                np.take(self._t_train, batch, out=self._t_batch, mode="clip"))
+
     def _note_progress(self, done: int, total: int) -> None:
         self._step_progress = done / total if total else 1.0
 
@@ -459,8 +463,7 @@ class TrainingSession:
         self.optimizer.load_state_dict(backup.optimizer_state)
         del backup.updates[step - backup.step:]
         for batch, lr in backup.updates:
-            x = np.take(self._x_train, batch, axis=0, out=self._x_batch, mode="clip")
-            t = np.take(self._t_train, batch, out=self._t_batch, mode="clip")
+            x, t = self._gather(batch)
             self.optimizer.lr = lr
             self.optimizer.update(self.network.params, self.network.gradient(x, t))
         self.optimizer.lr = self.config.lr

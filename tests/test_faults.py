@@ -229,13 +229,27 @@ def assert_keeps_training(session: TrainingSession) -> None:
     assert session.snapshot().state == "training"
 
 
+def running_checkpoint_bytes(session: TrainingSession, folder) -> bytes:
+    """What save_checkpoint writes for the session now (into a file of its own, in `folder`)."""
+    folder.mkdir()
+    session.save_checkpoint(folder / "size.npz")
+    return (folder / "size.npz").read_bytes()
+
+
 @pytest.mark.parametrize("fault", ["full before writing", "full mid-write", "full at the last byte",
                                    "fsync fails", "rename fails"])
 def test_a_full_disk_while_saving_is_reported_and_the_run_goes_on(running, tmp_path, monkeypatch, fault):
     path = tmp_path / "run.npz"
     running.save_checkpoint(path)
     before = path.read_bytes()
-    size = len(before)
+    # paused for the failing save, so that its checkpoint has a known size (a running history can
+    # shrink: its loss curve halves when full); the run resumes after the failure
+    running.pause()
+    settled = -1
+    while settled != running.snapshot().step:  # only the step under way may still end
+        settled = running.snapshot().step
+        time.sleep(0.05)
+    size = len(running_checkpoint_bytes(running, tmp_path / "probe"))
 
     def failing(exc):
         def fail(*args, **kwargs):
@@ -255,7 +269,8 @@ def test_a_full_disk_while_saving_is_reported_and_the_run_goes_on(running, tmp_p
     message = str(info.value)
     assert str(path) in message
     assert os.strerror(errno.EIO if fault == "fsync fails" else errno.ENOSPC) in message
-    assert path.read_bytes() == before and os.listdir(tmp_path) == ["run.npz"]  # intact, no temp file
+    assert path.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["probe", "run.npz"]  # intact, no temp file
+    running.resume()
     assert_keeps_training(running)
     running.save_checkpoint(path)  # the disk has room again: the next save works
     assert load_checkpoint(path).step > 0
