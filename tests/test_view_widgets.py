@@ -393,3 +393,32 @@ async def test_weights_view_header_fits_a_narrow_pane():
         assert len(header) == 46
         scale = V.format_scale(view.page_scale(view.current_page))
         assert header.startswith("W1 1-") and scale in header and f"1/{view.page_count}" in header
+
+
+@pytest.mark.parametrize("theme", ["pro", "clear", "dark"])
+def test_plot_text_renders_exactly_what_plotext_prints(theme):
+    from rich.console import Console
+    from rich.text import Text
+    from textual_plotext.plot import Plot
+
+    from tui.components.charts import plot_text
+
+    def figure() -> Plot:
+        plt = Plot()
+        plt.theme(theme)
+        plt.plotsize(70, 20)
+        x = np.linspace(0, 10, 140)
+        plt.scatter(x.tolist(), np.sin(x).tolist(), marker="braille", color=(125, 135, 170))
+        plt.plot(x.tolist(), np.cos(x).tolist(), marker="hd", color=(255, 170, 40))
+        plt.scatter([1, 5, 9], [0.5, -0.5, 0.2], marker="x", color="red")
+        plt.yticks([-1, 0, 1], ["-1", "0", "1"])
+        return plt
+
+    console = Console(width=70, color_system="truecolor")
+
+    def segments(text: Text) -> list:
+        return [(s.text, s.style) for s in console.render(text, console.options.update_width(70))]
+
+    expected, ours = Text.from_ansi(figure().build(), no_wrap=True), plot_text(figure())
+    assert ours.plain == expected.plain and any(0x2800 < ord(c) <= 0x28FF for c in ours.plain)  # braille dots
+    assert segments(ours) == segments(expected)

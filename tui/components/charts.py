@@ -19,6 +19,7 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.binding import Binding
 from textual.reactive import reactive
+from plotext import _utility as plotext_utility
 from textual_plotext import PlotextPlot
 
 from tui.views import DebiasedEMA, downsample, finite_xy, log_ticks, nice_ticks, tick_label
@@ -44,6 +45,39 @@ def _array(values) -> np.ndarray:
     if values is None:
         return np.empty(0, dtype=np.float64)
     return np.array(values, dtype=np.float64).reshape(-1)
+
+
+def plot_text(plt) -> Text:
+    """The plot as Rich Text, exactly what `Text.from_ansi(plt.build())` gives, but read from plotext's
+    character and colour matrices instead of writing escape codes and parsing them back: a third
+    less time per redraw, which the training thread would otherwise wait for. It uses the figure's
+    build steps and matrices, plotext 5's internals (the dependency is pinned below 6)."""
+    plt._set_sizes()
+    plt._build_matrix()
+    matrix = plt.monitor.matrix
+    text = Text(no_wrap=True)
+    for row in range(matrix.rows - 1, -1, -1):  # plotext's row 0 is the bottom one
+        markers, fg, style, bg = matrix.marker[row], matrix.fullground[row], matrix.style[row], matrix.background[row]
+        start = 0
+        for col in range(1, matrix.cols + 1):  # one append per run of cells of the same colours
+            if col == matrix.cols or fg[col] != fg[start] or style[col] != style[start] or bg[col] != bg[start]:
+                text.append("".join(markers[start:col]), _rich_style(fg[start], style[start], bg[start]))
+                start = col
+        text.append("\n")
+    return text
+
+
+_RICH_STYLES: dict[tuple, Style] = {}
+
+
+def _rich_style(fg, style, bg) -> Style:
+    """The Rich style of a plotext cell's colours, decoded once from the escape codes plotext would write."""
+    key = tuple(tuple(v) if isinstance(v, list) else v for v in (fg, style, bg))
+    found = _RICH_STYLES.get(key)
+    if found is None:
+        decoded = Text.from_ansi(plotext_utility.colors_to_ansi(fg, style, bg) + "x")
+        found = _RICH_STYLES[key] = decoded.spans[0].style if decoded.spans else Style.null()
+    return found
 
 
 class RunChart(PlotextPlot):
@@ -114,8 +148,7 @@ class RunChart(PlotextPlot):
         plt.plotsize(width, plot_height)
         plt._set_size(width, plot_height)
         self._plot_series(width, plot_height)
-        text = Text.from_ansi(plt.build(), no_wrap=True)
-        return Text("\n").join([legend, text])
+        return Text("\n").join([legend, plot_text(plt)])
 
 
 class LossChart(RunChart):
