@@ -58,12 +58,15 @@ def under_way(session: TrainingSession, numerical: bool) -> None:
 def settled_after(session: TrainingSession) -> float:
     """Seconds until neither the step counter nor the step's progress moves any more (a 50 ms
     quiet period, which is not counted)."""
+    def position() -> tuple[int, float]:
+        snap = session.snapshot()
+        return snap.step, snap.step_progress
+
     start = time.perf_counter()
-    last = (session.snapshot().step, session.snapshot().step_progress)
-    moved = start
+    last, moved = position(), start
     while time.perf_counter() - moved < 0.05:
         time.sleep(0.0005)
-        now = (session.snapshot().step, session.snapshot().step_progress)
+        now = position()
         if now != last:
             last, moved = now, time.perf_counter()
     return moved - start

@@ -203,7 +203,6 @@ class OutputWithLoss:
         self.loss = loss
         self.delta = delta
         self.y: np.ndarray | None = None
-        self.labels: np.ndarray | None = None
         self.da: np.ndarray | None = None
         self.row_starts = np.arange(0)  # n * K for each row n: where row n starts in y.ravel()
         self.true_class = np.arange(0)  # row_starts + labels: each row's true class in y.ravel()
@@ -220,13 +219,13 @@ class OutputWithLoss:
         return out
 
     def forward(self, a: np.ndarray, t: np.ndarray) -> float:
-        self.labels = labels_of(t, a.shape)
-        self.y = self.activate(a, reuse(self.y, a.shape, a.dtype))
+        labels = labels_of(t, a.shape)
         n, k = a.shape
-        if self.row_starts.shape != (n,) or (n > 1 and self.row_starts[1] != k):
+        if self.y is None or self.y.shape != a.shape:  # a new batch shape: new row starts
             self.row_starts = np.arange(0, n * k, k)
             self.true_class = np.empty(n, np.intp)
-        np.add(self.row_starts, self.labels, out=self.true_class)
+        self.y = self.activate(a, reuse(self.y, a.shape, a.dtype))
+        np.add(self.row_starts, labels, out=self.true_class)
         if self.loss == "cross_entropy":
             picked = np.take(self.y, self.true_class)  # y[n, t_n] of every row n
             picked += self.delta
