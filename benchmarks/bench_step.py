@@ -7,6 +7,9 @@ against the GEMM-only ceiling, measured side by side.
               on mnist-sample's training batches in turn.
 - pytorch:    the same network, loss and SGD in torch (CPU, one thread), if torch is installed
               (`pip install -e '.[bench]'`).
+- numpy-floor: the same step hand-written for this one network in plain NumPy, as lean as NumPy allows:
+              no layers, no checks, every buffer preallocated, the loss computed as the session needs it.
+              What a layered engine could reach at best with NumPy alone.
 - gemm-only:  just the five matrix products a step needs (x W1, h W2, h^T dA, dA W2^T, x^T dh), in
               float32 with preallocated outputs, on the same batches in turn: what no step can beat
               on this machine.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import statistics
 import time
 from typing import Callable
@@ -50,6 +54,50 @@ def scratchnet_step(data: list) -> Callable[[], None]:
     def step() -> None:
         x, t = next(cycle)
         optimizer.update(net.params, net.gradient(x, t))
+
+    return step
+
+
+def numpy_floor(data: list) -> Callable[[], None]:
+    cycle = itertools.cycle(data)
+    rng = np.random.default_rng(1)
+    W1 = math.sqrt(2 / SIZES[0]) * rng.standard_normal(SIZES[:2], dtype=np.float32)
+    W2 = math.sqrt(2 / SIZES[1]) * rng.standard_normal(SIZES[1:], dtype=np.float32)
+    b1, b2 = np.zeros(SIZES[1], np.float32), np.zeros(SIZES[2], np.float32)
+    params = (W1, b1, W2, b2)
+    h = np.empty((BATCH, SIZES[1]), np.float32)
+    y = np.empty((BATCH, SIZES[2]), np.float32)
+    dh, dW1, dW2, db1, db2 = (np.empty_like(a) for a in (h, W1, W2, b1, b2))
+    grads = (dW1, db1, dW2, db2)
+    scratch = [np.empty_like(p) for p in params]
+    row_starts = np.arange(0, BATCH * SIZES[2], SIZES[2])
+    lr = np.float32(0.01)
+
+    def step() -> float:
+        x, t = next(cycle)
+        # (ufuncs with out=: an augmented assignment would make these names local to step)
+        np.matmul(x, W1, out=h)
+        np.add(h, b1, out=h)
+        np.maximum(h, 0, out=h)
+        np.matmul(h, W2, out=y)
+        np.add(y, b2, out=y)
+        np.subtract(y, y.max(axis=1, keepdims=True), out=y)
+        np.exp(y, out=y)
+        np.divide(y, y.sum(axis=1, keepdims=True), out=y)
+        true_class = row_starts + t
+        loss = -float(np.log(y.ravel()[true_class] + 1e-7).sum()) / BATCH
+        y.ravel()[true_class] -= 1
+        np.multiply(y, 1 / BATCH, out=y)  # y now holds dL/da
+        np.matmul(h.T, y, out=dW2)
+        np.add.reduce(y, axis=0, out=db2)
+        np.matmul(y, W2.T, out=dh)
+        np.multiply(dh, h > 0, out=dh)
+        np.matmul(x.T, dh, out=dW1)
+        np.add.reduce(dh, axis=0, out=db1)
+        for p, g, buf in zip(params, grads, scratch):
+            np.multiply(g, lr, out=buf)
+            np.subtract(p, buf, out=p)
+        return loss
 
     return step
 
@@ -110,7 +158,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="steps per measurement (default 300)")
     args = parser.parse_args()
     data = batches()
-    contenders = {"scratchnet": scratchnet_step(data), "gemm-only": gemm_only(data)}
+    contenders = {"scratchnet": scratchnet_step(data), "numpy-floor": numpy_floor(data), "gemm-only": gemm_only(data)}
     torch_step = pytorch_step(data)
     if torch_step is not None:
         contenders["pytorch"] = torch_step
@@ -127,13 +175,16 @@ def main() -> None:
     for name, values in results.items():
         print(f"{name:12} {medians[name]:15.0f} {min(values):8.0f} {max(values):8.0f}")
     print("ratios: of the medians; in brackets, the median and range of the ratio within each round")
-    for other, label in (("gemm-only", "gemm-only ceiling"), ("pytorch", "pytorch")):
+    for other, label in (("gemm-only", "gemm-only ceiling"), ("numpy-floor", "numpy floor"), ("pytorch", "pytorch")):
         if other not in medians:
             print("pytorch: not installed (pip install -e '.[bench]')")
             continue
         per_round = [a / b for a, b in zip(results["scratchnet"], results[other])]
         print(f"scratchnet / {label + ':':18} {medians['scratchnet'] / medians[other]:.2f} "
               f"[{statistics.median(per_round):.2f}, {min(per_round):.2f}-{max(per_round):.2f}]")
+    floor_per_round = [a / b for a, b in zip(results["numpy-floor"], results["gemm-only"])]
+    print(f"numpy-floor / gemm-only ceiling: {medians['numpy-floor'] / medians['gemm-only']:.2f} "
+          f"[{statistics.median(floor_per_round):.2f}, {min(floor_per_round):.2f}-{max(floor_per_round):.2f}]")
 
 
 if __name__ == "__main__":
