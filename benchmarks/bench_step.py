@@ -8,7 +8,7 @@ against the GEMM-only ceiling, measured side by side.
 - pytorch:    the same network, loss and SGD in torch (CPU, one thread), if torch is installed
               (`pip install -e '.[bench]'`).
 - numpy-floor: the same step hand-written for this one network in plain NumPy, as lean as NumPy allows:
-              no layers, no checks, every buffer preallocated, the loss computed as the session needs it.
+              no layers, no checks, the large arrays preallocated, the loss computed as the session needs it.
               What a layered engine could reach at best with NumPy alone.
 - gemm-only:  just the five matrix products a step needs (x W1, h W2, h^T dA, dA W2^T, x^T dh), in
               float32 with preallocated outputs, on the same batches in turn: what no step can beat
