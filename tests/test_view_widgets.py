@@ -39,6 +39,11 @@ def lines(widget) -> list:
     return [widget.render_line(y) for y in range(widget.size.height)]
 
 
+def shown(widget) -> str:
+    """Everything a line-drawn widget shows, as plain text."""
+    return "\n".join(strip.text for strip in lines(widget))
+
+
 def mnist_weights(seed: int = 0) -> dict[str, np.ndarray]:
     net = MLP((784, 100, 10), weight_init="he", seed=seed)
     return {k: v.copy() for k, v in net.params.items()}
@@ -53,7 +58,7 @@ async def test_loss_chart_downsamples_smooths_and_redraws_only_on_change():
     app = ViewApp(chart)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert "no training steps" in str(chart.render())
+        assert "no training steps" in shown(chart)
         plotted = []
 
         def spy(original):
@@ -69,11 +74,10 @@ async def test_loss_chart_downsamples_smooths_and_redraws_only_on_change():
         losses = 2.3 * np.exp(-steps / 3000) + 0.1 + 0.05 * rng.random(len(steps))
         assert chart.set_data(steps, losses, [5000, 10000, 20000], [0.9, 0.5, 0.3])
         await pilot.pause()
-        text = chart.render()
+        plain = shown(chart)
         assert chart.builds == 1
         # raw, smoothed and test series, each downsampled to at most twice the width
         assert len(plotted) == 3 and max(plotted) <= 2 * chart.size.width and plotted[0] >= chart.size.width
-        plain = text.plain
         assert plain.startswith("loss ") and "EMA 0.9" in plain and "x test" in plain and "0.3" in plain
         assert any("\u2800" <= ch <= "\u28ff" for ch in plain)  # braille curve drawn
         assert chart.smoothed[:3] == pytest.approx(V.ema_debiased(losses[:3], 0.9))
@@ -81,21 +85,21 @@ async def test_loss_chart_downsamples_smooths_and_redraws_only_on_change():
         assert not chart.set_data(steps, losses, [5000, 10000, 20000], [0.9, 0.5, 0.3])
         chart.refresh()
         await pilot.pause()
-        chart.render()
+        shown(chart)
         assert chart.builds == 1
         # the history grows: the smoothing continues where it was, equal to smoothing it all
         more = np.concatenate([losses, losses[:100]])
         assert chart.set_data(np.arange(1, len(more) + 1), more)
         assert np.allclose(chart.smoothed, V.ema_debiased(more, 0.9))
         await pilot.pause()
-        chart.render()
+        shown(chart)
         assert chart.builds == 2
         # log y: a rebuild with a log axis
         chart.focus()
         await pilot.press("l")
         assert chart.log_y
         await pilot.pause()
-        assert "(log y)" in chart.render().plain
+        assert "(log y)" in shown(chart)
         assert chart.builds == 3
 
 
@@ -105,17 +109,17 @@ async def test_loss_chart_survives_a_diverged_run():
         chart.set_data([1, 2, 3, 4], [2.0, 1.5, np.inf, np.nan])
         chart.log_y = True
         await pilot.pause()
-        assert "loss" in chart.render().plain
+        assert "loss" in shown(chart)
 
 
 async def test_accuracy_chart():
     chart = AccuracyChart()
     async with ViewApp(chart).run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert "no evaluations" in str(chart.render())
+        assert "no evaluations" in shown(chart)
         chart.set_data([100, 200, 300], [0.8, 0.9, 0.95], [0.78, 0.85, 0.925], x_label="step")
         await pilot.pause()
-        plain = chart.render().plain
+        plain = shown(chart)
         assert "train 95.00" in plain and "test 92.50" in plain
         assert "70" in plain and "100" in plain  # the axis starts at a round number below 78%
         assert not chart.set_data([100, 200, 300], [0.8, 0.9, 0.95], [0.78, 0.85, 0.925])
@@ -396,12 +400,14 @@ async def test_weights_view_header_fits_a_narrow_pane():
 
 
 @pytest.mark.parametrize("theme", ["pro", "clear", "dark"])
-def test_plot_text_renders_exactly_what_plotext_prints(theme):
+def test_plot_rows_are_exactly_what_plotext_prints(theme):
     from rich.console import Console
+    from rich.segment import Segment
+    from rich.style import Style
     from rich.text import Text
     from textual_plotext.plot import Plot
 
-    from tui.components.charts import plot_text
+    from tui.components.charts import plot_rows
 
     def figure() -> Plot:
         plt = Plot()
@@ -416,9 +422,14 @@ def test_plot_text_renders_exactly_what_plotext_prints(theme):
 
     console = Console(width=70, color_system="truecolor")
 
-    def segments(text: Text) -> list:
-        return [(s.text, s.style) for s in console.render(text, console.options.update_width(70))]
+    def runs(segments) -> list:
+        """(text, style) of each run of one style: the same picture however it is cut into segments
+        (no style and the null style are the same)."""
+        plain = (Segment(s.text, s.style or Style.null()) for s in segments)
+        return [(s.text, s.style) for s in Segment.simplify(plain)]
 
-    expected, ours = Text.from_ansi(figure().build(), no_wrap=True), plot_text(figure())
-    assert ours.plain == expected.plain and any(0x2800 < ord(c) <= 0x28FF for c in ours.plain)  # braille dots
-    assert segments(ours) == segments(expected)
+    printed = Text.from_ansi(figure().build(), no_wrap=True).split("\n")
+    expected = [runs(line.render(console)) for line in printed]
+    ours = [runs(row) for row in plot_rows(figure())]
+    assert len(ours) == 20 and any(0x2800 < ord(c) <= 0x28FF for row in ours for text, _ in row for c in text)
+    assert ours == expected

@@ -14,11 +14,13 @@ import math
 
 import numpy as np
 from rich.color import Color
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.strip import Strip
 from plotext import _utility as plotext_utility
 from textual_plotext import PlotextPlot
 
@@ -47,24 +49,24 @@ def _array(values) -> np.ndarray:
     return np.array(values, dtype=np.float64).reshape(-1)
 
 
-def plot_text(plt) -> Text:
-    """The plot as Rich Text, exactly what `Text.from_ansi(plt.build())` gives, but read from plotext's
-    character and colour matrices instead of writing escape codes and parsing them back: a third
-    less time per redraw, which the training thread would otherwise wait for. It uses the figure's
-    build steps and matrices, plotext 5's internals (the dependency is pinned below 6)."""
+def plot_rows(plt) -> list[list[Segment]]:
+    """The plot as Rich segments, one list per row: what `Text.from_ansi(plt.build())` shows, read from
+    plotext's character and colour matrices instead of writing escape codes and parsing them back.
+    It uses the figure's build steps and matrices, plotext 5's internals (the dependency is pinned
+    below 6)."""
     plt._set_sizes()
     plt._build_matrix()
     matrix = plt.monitor.matrix
-    text = Text(no_wrap=True)
+    rows = []
     for row in range(matrix.rows - 1, -1, -1):  # plotext's row 0 is the bottom one
         markers, fg, style, bg = matrix.marker[row], matrix.fullground[row], matrix.style[row], matrix.background[row]
-        start = 0
-        for col in range(1, matrix.cols + 1):  # one append per run of cells of the same colours
+        segments, start = [], 0
+        for col in range(1, matrix.cols + 1):  # one segment per run of cells of the same colours
             if col == matrix.cols or fg[col] != fg[start] or style[col] != style[start] or bg[col] != bg[start]:
-                text.append("".join(markers[start:col]), _rich_style(fg[start], style[start], bg[start]))
+                segments.append(Segment("".join(markers[start:col]), _rich_style(fg[start], style[start], bg[start])))
                 start = col
-        text.append("\n")
-    return text
+        rows.append(segments)
+    return rows
 
 
 _RICH_STYLES: dict[tuple, Style] = {}
@@ -102,7 +104,7 @@ class RunChart(PlotextPlot):
         self.data_version = 0  # bumped whenever set_data brings new data
         self.builds = 0  # plot rebuilds, for tests and curiosity
         self._built_key: tuple | None = None
-        self._built: Text | None = None
+        self._built: list[Strip] = []
 
     # subclasses: _has_data(), _legend(), _plot_series(plot_width, plot_height)
     def _has_data(self) -> bool:
@@ -125,30 +127,38 @@ class RunChart(PlotextPlot):
         self.refresh()
 
     def render(self) -> RenderResult:
-        width, height = self.size
-        if not self._has_data():
-            return Text(self._empty_message(), style="dim", overflow="fold")
-        theme = self._get_plotext_theme_name(self.app.theme)
-        key = (width, height, theme, self.data_version, self._options())
-        if key != self._built_key or self._built is None:
-            self._built = self._build(width, height, theme)
-            self._built_key = key
-        return self._built
+        """What shows before there is data (the plot itself is drawn line by line: see render_line)."""
+        return Text(self._empty_message(), style="dim", overflow="fold")
 
-    def _build(self, width: int, height: int, theme: str) -> Text:
+    def render_line(self, y: int) -> Strip:
+        """Row y of the legend and plot (Textual's line API). The rows are made into strips once per
+        build, straight from plotext's matrices: laying the plot out as Text on every redraw cost
+        as much again as building it."""
+        if not self._has_data():
+            return super().render_line(y)  # the message from render()
+        width, height = self.size
+        theme = self._get_plotext_theme_name(self.app.theme)
+        key = (width, height, theme, self.rich_style, self.data_version, self._options())
+        if key != self._built_key:
+            self._built = [strip.apply_style(self.rich_style) for strip in self._build(width, height, theme)]
+            self._built_key = key
+        return self._built[y] if y < len(self._built) else Strip.blank(width, self.rich_style)
+
+    def _build(self, width: int, height: int, theme: str) -> list[Strip]:
         self.builds += 1
         legend = self._legend()
         legend.truncate(width)
+        strips = [Strip(legend.render(self.app.console))]
         plot_height = height - 1
         if plot_height < 4 or width < 16:
-            return legend
+            return strips
         plt = self.plt
         plt.clear_figure()
         plt.theme(theme)
         plt.plotsize(width, plot_height)
         plt._set_size(width, plot_height)
         self._plot_series(width, plot_height)
-        return Text("\n").join([legend, plot_text(plt)])
+        return strips + [Strip(row, width) for row in plot_rows(plt)]
 
 
 class LossChart(RunChart):
