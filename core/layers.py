@@ -227,7 +227,7 @@ class OutputWithLoss:
         self.y = self.activate(a, reuse(self.y, a.shape, a.dtype))
         np.add(self.row_starts, labels, out=self.true_class)
         if self.loss == "cross_entropy":
-            picked = np.take(self.y, self.true_class)  # y[n, t_n] of every row n
+            picked = self.y.take(self.true_class)  # y[n, t_n] of every row n
             picked += self.delta
             return float(-np.add.reduce(np.log(picked, out=picked)) / n)
         diff = self.y.copy()
@@ -273,11 +273,11 @@ def labels_of(t: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
             if not np.all(np.mod(t, 1) == 0):
                 raise ValueError("labels must be whole numbers (class indices) or one-hot rows")
             t = t.astype(np.int64)
-        # one comparison finds both kinds of bad label: seen as unsigned, a negative one is huge
-        unsigned = t.view(np.dtype(f"u{t.itemsize}")) if t.dtype.kind == "i" else t
-        if n and (unsigned >= k).any():
+        # one maximum finds both kinds of bad label: seen as unsigned, a negative one is huge
+        unsigned = t.view(t.dtype.char.upper()) if t.dtype.kind == "i" else t  # "l" -> "L", "i" -> "I"...
+        if n and unsigned.max() >= k:
             raise ValueError(f"labels must lie in 0..{k - 1}, got values from {t.min()} to {t.max()}")
-        return t
+        return t.astype(np.intp) if t.dtype == np.uint64 else t  # uint64 + int64 would be added in float64
     raise ValueError(
         f"targets of shape {t.shape} do not match outputs of shape {shape}: "
         f"give one label per row, shape ({n},), or one-hot rows, shape ({n}, {k})"

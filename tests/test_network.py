@@ -43,6 +43,21 @@ def test_mismatched_targets_name_both_shapes():
         net.loss(np.zeros((2, 4)), np.array([0, 7]))
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8", "uint64", "float64"])
+@pytest.mark.parametrize("bad", [-1, 3, 200])
+def test_labels_outside_the_classes_are_refused_in_every_integer_type(dtype, bad):
+    net = MLP([4, 3, 3], seed=0)
+    x = np.zeros((3, 4))
+    assert net.loss(x, np.array([0, 1, 2], dtype=dtype)) > 0
+    if bad < 0 and dtype.startswith("uint"):
+        return  # no negative label to write in an unsigned type
+    labels = np.array([0, bad, 2]).astype(dtype)
+    with pytest.raises(ValueError, match=r"labels must lie in 0..2"):
+        net.loss(x, labels)
+    with pytest.raises(ValueError, match=r"labels must lie in 0..2"):
+        net.gradient(x, labels)
+
+
 def test_params_ordered_and_initialised():
     net = MLP([784, 100, 50, 10], weight_init="he", seed=0)
     assert list(net.params) == ["W1", "b1", "W2", "b2", "W3", "b3"]
