@@ -87,9 +87,9 @@ def session_child(conn, settle: float, window: float) -> None:
     """Answers each "go" with one window of a bare session's training."""
     from core.training import TrainingSession, load_data
 
+    trainer = Trainer()
     config = the_config()
     session = TrainingSession(config, load_data(config))
-    trainer = Trainer()
     threading.Thread(target=session.run, daemon=True).start()
     conn.send("ready")
     while conn.recv() == "go":
