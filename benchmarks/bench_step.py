@@ -136,7 +136,7 @@ def pytorch_step(data: list) -> Callable[[], None] | None:
 
     def step() -> None:
         x, t = next(cycle)
-        optimizer.zero_grad(set_to_none=False)
+        optimizer.zero_grad()  # the default, set_to_none=True: about 10% faster here than zeroing in place
         loss_fn(model(x), t).backward()
         optimizer.step()
 
@@ -175,16 +175,15 @@ def main() -> None:
     for name, values in results.items():
         print(f"{name:12} {medians[name]:15.0f} {min(values):8.0f} {max(values):8.0f}")
     print("ratios: of the medians; in brackets, the median and range of the ratio within each round")
-    for other, label in (("gemm-only", "gemm-only ceiling"), ("numpy-floor", "numpy floor"), ("pytorch", "pytorch")):
-        if other not in medians:
-            print("pytorch: not installed (pip install -e '.[bench]')")
-            continue
-        per_round = [a / b for a, b in zip(results["scratchnet"], results[other])]
-        print(f"scratchnet / {label + ':':18} {medians['scratchnet'] / medians[other]:.2f} "
-              f"[{statistics.median(per_round):.2f}, {min(per_round):.2f}-{max(per_round):.2f}]")
-    floor_per_round = [a / b for a, b in zip(results["numpy-floor"], results["gemm-only"])]
-    print(f"numpy-floor / gemm-only ceiling: {medians['numpy-floor'] / medians['gemm-only']:.2f} "
-          f"[{statistics.median(floor_per_round):.2f}, {min(floor_per_round):.2f}-{max(floor_per_round):.2f}]")
+    if "pytorch" not in medians:
+        print("pytorch: not installed (pip install -e '.[bench]')")
+    comparisons = [("scratchnet", "gemm-only"), ("scratchnet", "numpy-floor"), ("scratchnet", "pytorch"),
+                   ("numpy-floor", "gemm-only"), ("numpy-floor", "pytorch")]
+    for name, other in comparisons:
+        if other in medians:
+            per_round = [a / b for a, b in zip(results[name], results[other])]
+            print(f"{name + ' / ' + other + ':':26} {medians[name] / medians[other]:.2f} "
+                  f"[{statistics.median(per_round):.2f}, {min(per_round):.2f}-{max(per_round):.2f}]")
 
 
 if __name__ == "__main__":
