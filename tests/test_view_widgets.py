@@ -101,6 +101,10 @@ async def test_loss_chart_downsamples_smooths_and_redraws_only_on_change():
         await pilot.pause()
         assert "(log y)" in shown(chart)
         assert chart.builds == 3
+        # cleared (a reset): the message again, not the last plot
+        chart.clear()
+        await pilot.pause()
+        assert shown(chart).startswith("Loss: no training steps yet.")
 
 
 async def test_loss_chart_survives_a_diverged_run():
