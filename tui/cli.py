@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import signal
@@ -298,9 +299,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         session = TrainingSession(config, dataset)
 
-    # a second Ctrl-C, while the run stops or is saved, is ignored: it must not lose the checkpoint
-    with _sigint_sets(threading.Event()):
-        interrupted = _train_with_progress(session)
+    # Ctrl-C stops the run; pressed again while the run stops or is saved, it is ignored: it must
+    # not lose the checkpoint
+    ctrl_c = CtrlC()
+    with _catching_ctrl_c(ctrl_c):
+        _train_with_progress(session, ctrl_c)
+        interrupted = ctrl_c.pressed
         final = session.snapshot()
         if args.save:
             try:
@@ -321,41 +325,54 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
 
 
-def _train_with_progress(session) -> bool:
-    """Run the session in a worker thread, showing progress; Ctrl-C stops it. True if interrupted."""
+def _train_with_progress(session, ctrl_c: CtrlC) -> None:
+    """Run the session in a worker thread, showing progress, until it ends or Ctrl-C is pressed."""
     status = Status()
-    interrupt = threading.Event()
     worker = threading.Thread(target=session.run, name="scratchnet-trainer", daemon=True)
-    with _sigint_sets(interrupt):
-        session.start()
-        worker.start()
-        seen_evaluations = 0
-        while worker.is_alive():
-            worker.join(0.2)
-            if interrupt.is_set() and session.snapshot().state not in ("stopped", "finished"):
-                status.show("stopping...", important=True)
-                session.stop()
-            snap = session.snapshot()
-            status.show(_progress_line(snap), important=len(snap.evaluations) > seen_evaluations)
-            seen_evaluations = len(snap.evaluations)
+    session.start()
+    worker.start()
+    seen_evaluations = 0
+    while worker.is_alive():
+        worker.join(0.2)
+        if ctrl_c.pressed and session.snapshot().state not in ("stopped", "finished"):
+            status.show("stopping...", important=True)
+            session.stop()
+        snap = session.snapshot()
+        status.show(_progress_line(snap), important=len(snap.evaluations) > seen_evaluations)
+        seen_evaluations = len(snap.evaluations)
     status.show(_progress_line(session.snapshot()), important=True)
     status.done()
-    return interrupt.is_set()
+
+
+@dataclasses.dataclass
+class CtrlC:
+    """Whether Ctrl-C has been pressed. A plain attribute: the signal handler that sets it runs between
+    any two bytecodes of the main thread, so it must not take a lock (a threading.Event would
+    deadlock if a second press came while the first was setting it)."""
+
+    pressed: bool = False
 
 
 @contextlib.contextmanager
-def _sigint_sets(event: threading.Event) -> Iterator[None]:
-    """While inside, Ctrl-C (SIGINT) sets `event` instead of raising KeyboardInterrupt at a random
-    point (which could be inside the session's lock). Only in the main thread, and not when SIGINT
-    is ignored."""
+def _catching_ctrl_c(ctrl_c: CtrlC) -> Iterator[None]:
+    """While inside, Ctrl-C (SIGINT) sets `ctrl_c.pressed` instead of raising KeyboardInterrupt at a
+    random point (which could be inside the session's lock). Once it has been pressed, the program is
+    on its way out: from then on Ctrl-C is ignored, so that a user pressing it again and again cannot
+    break the exit (Python's own handler would raise in the middle of it, and while the interpreter
+    shuts down the signal would kill the process). Only in the main thread, and not when SIGINT is
+    ignored."""
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         yield
         return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: event.set())
+
+    def pressed(signum, frame) -> None:
+        ctrl_c.pressed = True
+
+    previous = signal.signal(signal.SIGINT, pressed)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, signal.SIG_IGN if ctrl_c.pressed else previous)
 
 
 def _progress_line(snap) -> str:
