@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000, help="steps per run (default 1000)")
     parser.add_argument("--repeats", type=int, default=21, help="rounds, one run of each (default 21)")
     args = parser.parse_args()
+    if args.repeats < 2:
+        parser.error("--repeats must be at least 2: the overhead within rounds is given by its quartiles")
     config = TrainConfig(hidden=(100,), optimizer="sgd", lr=0.1, steps=args.steps, eval_every=args.steps)
     dataset = load_data(config)
     runs = {"bare loop": bare_loop, "session": session_run}

@@ -249,7 +249,7 @@ class OutputWithLoss:
             da *= 1 / n
         elif self.loss == "cross_entropy":  # sigmoid output, the notebook's variant
             da.fill(0)
-            da_true[true_class] = (np.take(y, true_class) - 1) / n
+            da_true[true_class] = (y.take(true_class) - 1) / n
         else:
             np.copyto(da, y)
             da_true[true_class] -= 1
@@ -260,7 +260,7 @@ class OutputWithLoss:
                 da -= np.sum(da * y, axis=1, keepdims=True)
                 da *= y
         if include_delta and self.loss == "cross_entropy":
-            y_true = np.take(y, true_class)
+            y_true = y.take(true_class)
             da *= (y_true / (y_true + self.delta))[:, None]
         return da
 

@@ -471,8 +471,8 @@ class TrainingSession:
     def _diverge(self, loss: float) -> None:
         """The loss is not finite: end the run with the weights and optimizer state from before the
         last update, the last to give a finite loss (lock held). The step count stays as it is."""
-        self._rewind(max(self._step - 1, 0))
         lr, kept = self.config.lr, max(self._step - 1, 0)
+        self._rewind(kept)
         where = f"as they were after step {kept}" if kept else "at their initial values"
         self._set_state("diverged", (
             f"loss became {loss} at step {self._step + 1} (lr={lr:g}): lower the learning rate "

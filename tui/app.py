@@ -65,10 +65,9 @@ GRADCHECK_SAMPLE = 40
 DECISION_INTERVAL = 0.5
 #: Seconds between weight-tile redraws while training, at most (they are drawn once per epoch).
 WEIGHTS_INTERVAL = 1.0
-#: Seconds between chart redraws while data keeps coming: a plotext rebuild and its rendering hold
-#: the GIL for tens of milliseconds, time the training thread waits for (at 0.5 s the app cost the
-#: run 13-19% of its speed, at 1 s about 10%: benchmarks/bench_app.py); the status line still
-#: updates every poll.
+#: Seconds between chart redraws while data keeps coming: a redraw holds the interpreter lock for
+#: about 20 ms, which the training thread waits out (the app costs training about the UI thread's
+#: CPU share: benchmarks/bench_app.py); the status line still updates every poll.
 CHART_INTERVAL = 1.0
 DEFAULT_CHECKPOINT = "scratchnet.npz"
 

@@ -19,6 +19,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
 from plotext import _utility as plotext_utility
@@ -130,19 +131,25 @@ class RunChart(PlotextPlot):
         """What shows before there is data (the plot itself is drawn line by line: see render_line)."""
         return Text(self._empty_message(), style="dim", overflow="fold")
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Once per redraw: the strips brought up to date, rebuilt only when an input changed. They
+        are made once per build, straight from plotext's matrices: laying the plot out as Text on
+        every redraw cost as much again as building it."""
+        if self._has_data():
+            width, height = self.size
+            theme = self._get_plotext_theme_name(self.app.theme)
+            base = self.rich_style  # the widget's own colours, under the plot's
+            key = (width, height, theme, base, self.data_version, self._options())
+            if key != self._built_key:
+                self._built = [strip.apply_style(base) for strip in self._build(width, height, theme)]
+                self._built_key = key
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        """Row y of the legend and plot (Textual's line API). The rows are made into strips once per
-        build, straight from plotext's matrices: laying the plot out as Text on every redraw cost
-        as much again as building it."""
+        """Row y of the legend and plot (Textual's line API), from the strips render_lines made."""
         if not self._has_data():
             return super().render_line(y)  # the message from render()
-        width, height = self.size
-        theme = self._get_plotext_theme_name(self.app.theme)
-        key = (width, height, theme, self.rich_style, self.data_version, self._options())
-        if key != self._built_key:
-            self._built = [strip.apply_style(self.rich_style) for strip in self._build(width, height, theme)]
-            self._built_key = key
-        return self._built[y] if y < len(self._built) else Strip.blank(width, self.rich_style)
+        return self._built[y] if y < len(self._built) else Strip.blank(self.size.width, self.rich_style)
 
     def _build(self, width: int, height: int, theme: str) -> list[Strip]:
         self.builds += 1
