@@ -40,4 +40,9 @@ def test_app_benchmark_takes_turns_between_the_session_and_the_app():
     out = run("bench_app.py", "--rounds", "1", "--window", "0.3", "--settle", "0.1")
     assert "waiting %" in out and "target 3b" in out
     table = [line for line in out.splitlines() if line.startswith(("session ", "app, loss ", "app, accuracy "))]
-    assert len(table) == 3 and all(line.split()[-1][0].isdigit() for line in table)  # a figure in every row
+    assert len(table) == 3
+    session, *apps = table
+    assert 0 <= float(session.split()[-1]) <= 100  # waiting %: a share, never "-0.0" (CI once saw that)
+    for row in apps:
+        waiting, ui_cpu, polls_per_second = map(float, row.split()[-3:])
+        assert 0 <= waiting <= 100 and 0 <= ui_cpu <= 100 and polls_per_second >= 0
