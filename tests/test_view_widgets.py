@@ -368,6 +368,17 @@ async def test_decision_view_regions_and_points():
         assert len(calls) == 2
 
 
+async def test_decision_view_says_whole_what_it_waits_for_in_a_narrow_pane():
+    view = DecisionView()
+    async with ViewApp(view).run_test(size=SIZE) as pilot:
+        view.styles.width = 48  # the view's width at 80x24 beside the configuration
+        await pilot.pause()
+        said = " ".join(shown(view).split())
+        assert "choose one as the dataset), once a network exists." in said
+        assert all(name in said for name in ("circle", "xor", "gauss", "spiral", "moons"))
+        assert all(len(strip.text) == 48 for strip in lines(view))
+
+
 async def test_decision_view_probability_grid_and_no_color():
     view = DecisionView()
     grid = np.zeros((4, 4, 2))

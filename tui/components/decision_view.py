@@ -10,6 +10,7 @@ regions become fill characters per class and the points letters per class, test 
 
 from __future__ import annotations
 
+import textwrap
 from typing import Callable, Hashable
 
 import numpy as np
@@ -20,6 +21,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from core.datasets import DATASETS
 from tui.components.weights_view import halfblock_segments
 from tui.views import class_and_confidence, data_extent, decision_grid, point_glyph_grid
 
@@ -39,6 +41,10 @@ TRAIN_GLYPH, TEST_GLYPH = "●", "○"
 #: Without colour: the fill of each class's region, and each class's point letter.
 REGION_GLYPHS = (" ", ".", ":", "-", "'", "~", ",", "`", "^", ";")
 POINT_GLYPHS = ("o", "x", "+", "*", "#", "@", "%", "&", "$", "=")
+#: What the view says while it has nothing to draw: a dataset that is not 2-D, or no network yet.
+EMPTY_MESSAGE = ("Decision regions: drawn for the 2-D problems ("
+                 + ", ".join(name for name, info in DATASETS.items() if info.kind == "2d")
+                 + "; choose one as the dataset), once a network exists.")
 
 
 def _mix(a: tuple[float, ...], b: tuple[float, ...], f: float) -> tuple[int, int, int]:
@@ -158,8 +164,8 @@ class DecisionView(Widget):
             return self._lines
         self._lines_key = key
         if self.predictor is None or width <= 0 or height <= 0:
-            message = "Decision regions: for 2-D problems, once a network exists."
-            self._lines = [Strip([Segment(message, base + Style(dim=True))]).adjust_cell_length(width, base)]
+            self._lines = [Strip([Segment(line, base + Style(dim=True))]).adjust_cell_length(width, base)
+                           for line in textwrap.wrap(EMPTY_MESSAGE, max(width, 1))]
             return self._lines
         rows = max(0, height - 1)
         header = self._header(width, base)
