@@ -60,6 +60,17 @@ def load_data(config: TrainConfig, progress: Callable[[int, int], None] | None =
     )
 
 
+def check_resumable(saved: TrainConfig, config: TrainConfig) -> None:
+    """Raise ConfigError unless `config` differs from a checkpoint's `saved` config in RESUMABLE fields only."""
+    for field in dataclasses.fields(TrainConfig):
+        old, new = getattr(saved, field.name), getattr(config, field.name)
+        if field.name not in RESUMABLE and old != new:
+            raise ConfigError(
+                f"invalid {field.name}={new!r} when resuming: the checkpoint was trained with "
+                f"{field.name}={old!r}; expected only {', '.join(RESUMABLE)} to change"
+            )
+
+
 def build_network(config: TrainConfig, dataset: Dataset) -> MLP:
     return MLP(
         config.layer_sizes(dataset.n_features, dataset.n_classes), activation=config.activation,
@@ -296,13 +307,7 @@ class TrainingSession:
         ckpt = source if isinstance(source, Checkpoint) else load_checkpoint(source)
         if config is None:
             config = ckpt.config
-        for field in dataclasses.fields(TrainConfig):
-            old, new = getattr(ckpt.config, field.name), getattr(config, field.name)
-            if field.name not in RESUMABLE and old != new:
-                raise ConfigError(
-                    f"invalid {field.name}={new!r} when resuming: the checkpoint was trained with "
-                    f"{field.name}={old!r}; expected only {', '.join(RESUMABLE)} to change"
-                )
+        check_resumable(ckpt.config, config)
         session = cls(config, dataset)
         session._restore(ckpt)
         return session

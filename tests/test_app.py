@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input
 
 from core.config import TrainConfig
 from core.gradcheck import VERDICTS
+from core.training import TrainingSession, load_data
 from tests.app_driving import ready, stop, wait_for
 from tui.app import COMMANDS, ScratchNetApp
 from tui.components.charts import AccuracyChart, LossChart
@@ -431,6 +432,28 @@ async def test_save_then_load_restores_the_weights(tmp_path, monkeypatch):
         assert snap(app).state == "ready"
         await pilot.press("n")  # and the run goes on from there
         await wait_for(pilot, lambda: snap(app).step == 6, what="a step after loading")
+
+
+async def test_the_app_opens_on_a_saved_run_with_the_changes_a_resume_allows(tmp_path):
+    config = LONG_CIRCLE.replace(steps=7)
+    session = TrainingSession(config, load_data(config))
+    session.start()
+    session.run()
+    session.save_checkpoint(tmp_path / "run.npz")
+    saved = session.snapshot(weights=True).weights
+
+    app = ScratchNetApp(config.replace(steps=1000, lr=0.05), resume=tmp_path / "run.npz")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert (snap(app).step, snap(app).total_steps, snap(app).state) == (7, 1000, "ready")
+        loaded = app.session.snapshot(weights=True).weights
+        for name in saved:
+            np.testing.assert_array_equal(loaded[name], saved[name])
+        shown, errors = app.form.build()
+        assert not errors and (shown.lr, shown.steps, shown.hidden) == (0.05, 1000, (8,))
+        assert app.checkpoint_path == str(tmp_path / "run.npz")  # ctrl+s offers to save it back there
+        await pilot.press("n")
+        await wait_for(pilot, lambda: snap(app).step == 8, what="a step of the resumed run")
 
 
 async def test_loading_a_bad_checkpoint_says_why(tmp_path):

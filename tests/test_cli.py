@@ -3,16 +3,19 @@
 import csv
 import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
 import time
 import types
+from pathlib import Path
 
 import pytest
 
 from core.checkpoint import load_checkpoint
-from core.config import FIELDS
+from core.config import FIELDS, TrainConfig
 from tui import cli
 
 try:
@@ -48,19 +51,72 @@ def test_help_lists_the_commands_without_importing_numpy_or_textual():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
     text = ok(scratchnet("--help")).stdout
-    assert all(command in text for command in ("train", "evaluate", "gradcheck", "datasets"))
+    assert all(command in text for command in ("app", "train", "evaluate", "gradcheck", "datasets"))
 
 
 def test_every_config_field_has_a_flag():
     assert sorted(field for _, field, *_ in cli.CONFIG_FLAGS) == sorted(FIELDS)
 
 
-def test_no_arguments_opens_the_app(monkeypatch):
-    opened = []
+class FakeApp:
+    """Stands in for tui.app.ScratchNetApp: records what the app would have been opened on."""
+
+    opened: list = []
+
+    def __init__(self, config=None, *, resume=None) -> None:
+        self.config, self.resume = config, resume
+
+    def run(self) -> None:
+        FakeApp.opened.append((self.config, self.resume))
+
+
+@pytest.fixture
+def fake_app(monkeypatch) -> list:
     fake = types.ModuleType("tui.app")
-    fake.ScratchNetApp = type("ScratchNetApp", (), {"run": lambda self: opened.append(True)})
+    fake.ScratchNetApp = FakeApp
     monkeypatch.setitem(sys.modules, "tui.app", fake)
-    assert cli.main([]) == 0 and opened == [True]
+    monkeypatch.setattr(FakeApp, "opened", [])
+    return FakeApp.opened
+
+
+def test_no_arguments_opens_the_app(fake_app):
+    assert cli.main([]) == 0 and fake_app == [(None, None)]
+
+
+def test_app_opens_on_the_settings_of_its_flags_and_config_file(fake_app, tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text(TrainConfig(dataset="spiral", hidden=(16, 16), optimizer="adam", lr=0.02).toml())
+    assert cli.main(["app", "--config", str(path), "--lr", "0.01", "--batch-size", "10"]) == 0
+    assert fake_app == [(TrainConfig(dataset="spiral", hidden=(16, 16), optimizer="adam", lr=0.01, batch_size=10), None)]
+
+
+def test_app_opens_on_a_saved_run_checked_first(fake_app, tmp_path):
+    path = str(tmp_path / "run.npz")
+    ok(scratchnet("train", *CIRCLE, "--steps", "3", "--save", path))
+    assert cli.main(["app", "--resume", path, "--epochs", "50"]) == 0
+    (config, resume), = fake_app
+    assert resume == path and config == load_checkpoint(path).config.replace(epochs=50)
+    assert cli.main(["app", "--resume", path, "--hidden", "9"]) == 2  # not a change a resumed run allows
+    assert len(fake_app) == 1
+
+
+def readme_commands() -> list[str]:
+    """Every `scratchnet train` and `scratchnet app` command in the README, in backticks or code lines."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    quoted = re.findall(r"`(scratchnet (?:train|app) [^`]*)`", text.replace("\n  ", " "))
+    lines = [line.split("#")[0].strip() for line in text.splitlines() if line.startswith("    scratchnet ")]
+    return quoted + [line for line in lines if line.split()[1] in ("train", "app")]
+
+
+def test_the_readme_has_commands_to_check():
+    assert len(readme_commands()) >= 10
+
+
+@pytest.mark.parametrize("command", readme_commands())
+def test_every_command_in_the_readme_is_valid(command):
+    args = cli.build_parser().parse_args(shlex.split(command)[1:])  # exits on an unknown flag
+    if not (args.config or args.resume):  # (files of the reader's own)
+        cli._config_from_args(args)  # raises ConfigError on a setting out of range
 
 
 # ---------------------------------------------------------------------- train
@@ -175,6 +231,9 @@ def test_ctrl_c_stops_cleanly_saves_and_exits_130(tmp_path):
     (["evaluate", "missing.npz"], "no checkpoint file at missing.npz"),
     (["gradcheck", "--batch", "0"], "--batch must be at least 1"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["app", "--lr", "-1"], "lr=-1.0"),
+    (["app", "--resume", "missing.npz"], "no checkpoint file at missing.npz"),
+    (["app", "--resume", "missing.npz", "--config", "run.toml"], "--config cannot be combined with --resume"),
 ])
 def test_bad_usage_exits_2_with_a_message(args, fragment):
     result = ok(scratchnet(*args), code=2)

@@ -212,11 +212,15 @@ class ScratchNetApp(App):
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
-    def __init__(self, config: TrainConfig | None = None, *, refresh_hz: float = 4.0) -> None:
+    def __init__(self, config: TrainConfig | None = None, *, resume: str | Path | None = None,
+                 refresh_hz: float = 4.0) -> None:
+        """The app with `config` in its form; with `resume`, a checkpoint's path, on that saved run
+        (`config` may then change only the fields a resumed run may change)."""
         super().__init__()
         if not (refresh_hz > 0 and math.isfinite(refresh_hz)):
             raise ValueError(f"refresh_hz must be a positive number, got {refresh_hz}")
         self.initial_config = config if config is not None else TrainConfig()
+        self.resume = None if resume is None else str(resume)
         self.refresh_hz = float(refresh_hz)
         self.session: TrainingSession | None = None
         self.dataset: Dataset | None = None
@@ -272,6 +276,9 @@ class ScratchNetApp(App):
         self.status.show_text("loading", "")
         self.main.query_one("#views").focus()
         self.set_interval(1.0 / self.refresh_hz, self.poll, name="poll")
+        if self.resume is not None:
+            self.prepare(self.initial_config, source=self.resume)
+            return
         config, errors = self.form.build()
         self.form.show_errors(errors)
         if config is not None:

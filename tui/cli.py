@@ -94,7 +94,7 @@ CONFIG_FLAGS: tuple[tuple[tuple[str, ...], str, Callable[[str], Any], str, str],
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("run settings (override --config; see --print-config for defaults)")
+    group = parser.add_argument_group("run settings (override --config; `scratchnet train --print-config` prints the defaults)")
     group.add_argument("--config", metavar="FILE", help="read settings from a TOML file")
     for flags, field, kind, metavar, help_text in CONFIG_FLAGS:
         action = "append" if field == "optimizer_params" else "store"
@@ -108,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch a from-scratch NumPy neural network learn. Without a command, opens the app.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    app = commands.add_parser("app", help="open the app on these settings, or on a saved run",
+                              description="Open the app with its configuration filled in from the flags "
+                                          "(or a TOML file), or on a saved run. `scratchnet` alone opens "
+                                          "it on the defaults.")
+    _add_config_flags(app)
+    app.add_argument("--resume", metavar="CHECKPOINT",
+                     help="open a saved run; space continues it (flags may change epochs, steps, lr, eval-every)")
+    app.set_defaults(handler=cmd_app)
 
     train = commands.add_parser("train", help="train headless, with progress on stderr",
                                 description="Train a network without the app.")
@@ -182,6 +191,23 @@ def open_app() -> int:
     from tui.app import ScratchNetApp
 
     ScratchNetApp().run()
+    return EXIT_OK
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """The app on the flags' settings or a checkpoint, both checked first: a mistake is reported here,
+    as by `train`, before the screen is taken over."""
+    from core.checkpoint import load_checkpoint
+    from core.training import check_resumable
+    from tui.app import ScratchNetApp
+
+    if args.resume and args.config:
+        raise CommandError("--config cannot be combined with --resume (the checkpoint has the settings)", EXIT_USAGE)
+    ckpt = load_checkpoint(args.resume) if args.resume else None
+    config = _config_from_args(args, base=ckpt.config if ckpt else None)
+    if ckpt:
+        check_resumable(ckpt.config, config)
+    ScratchNetApp(config, resume=args.resume).run()
     return EXIT_OK
 
 
