@@ -80,7 +80,7 @@ def fake_app(monkeypatch) -> list:
 
 
 def test_no_arguments_opens_the_app(fake_app):
-    assert cli.main([]) == 0 and fake_app == [(None, None)]
+    assert cli.main([]) == 0 and fake_app == [(TrainConfig(), None)]
 
 
 def test_app_opens_on_the_settings_of_its_flags_and_config_file(fake_app, tmp_path):

@@ -156,10 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["app"])
     try:
-        if args.command is None:
-            return open_app()
         return args.handler(args)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         code = _exit_code(exc)
         if code is None:
             raise
-        print(f"scratchnet{' ' + args.command if args.command else ''}: error: {exc}", file=sys.stderr)
+        print(f"scratchnet {args.command}: error: {exc}", file=sys.stderr)
         return code
 
 
@@ -185,13 +186,6 @@ def _exit_code(exc: Exception) -> int | None:
     if datasets and isinstance(exc, datasets.DatasetError):
         return EXIT_FAILURE
     return None
-
-
-def open_app() -> int:
-    from tui.app import ScratchNetApp
-
-    ScratchNetApp().run()
-    return EXIT_OK
 
 
 def cmd_app(args: argparse.Namespace) -> int:
