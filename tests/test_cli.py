@@ -5,10 +5,8 @@ import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
-import time
 import types
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 
 from core.checkpoint import load_checkpoint
 from core.config import FIELDS, TrainConfig
+from tests.interrupting import interrupt_training
 from tui import cli
 
 try:
@@ -197,17 +196,9 @@ def test_a_diverging_run_exits_1_with_the_remedy():
 
 def test_ctrl_c_stops_cleanly_saves_and_exits_130(tmp_path):
     path = tmp_path / "interrupted.npz"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "train", *CIRCLE, "--steps", "100000000", "--save", str(path), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-    try:
-        assert "step" in process.stderr.readline()  # training has started
-        time.sleep(0.2)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=20)
-    finally:
-        process.kill()
-    assert process.returncode == 130, stderr
+    code, stdout, stderr = interrupt_training([*CIRCLE, "--steps", "100000000", "--save", str(path), "--json"],
+                                              cwd=tmp_path)
+    assert code == 130, stderr
     assert "Traceback" not in stderr and "stopping" in stderr
     assert json.loads(stdout)["state"] == "stopped"
     assert load_checkpoint(path).step > 0

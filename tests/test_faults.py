@@ -35,6 +35,7 @@ from core.config import TrainConfig
 from core.datasets import load_dataset
 from core.metrics import MetricsHistory
 from core.training import BATCH_STREAM, TrainingSession, build_network, build_optimizer
+from tests.interrupting import interrupt_training
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": ROOT}
@@ -453,28 +454,6 @@ def test_the_runs_above_diverge_at_various_steps(circle):
 
 
 CIRCLE = ["--dataset", "circle", "--n-samples", "200", "--hidden", "8", "--batch-size", "10"]
-
-
-def interrupt_training(args: list[str], cwd, signals: int = 1, interval: float = 0.0,
-                       until=lambda: False) -> tuple[int, str, str]:
-    """`scratchnet train ARGS` in a subprocess: once training has started, `signals` SIGINTs,
-    `interval` seconds apart (until it exits or until() is true). Returns (exit code, stdout, stderr)."""
-    process = subprocess.Popen([sys.executable, "-m", "tui.cli", "train", *args], cwd=cwd, env=ENV,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        first = process.stderr.readline()
-        assert "step" in first, first + process.stderr.read()  # training has started
-        time.sleep(0.2)
-        for _ in range(signals):
-            if process.poll() is not None or until():
-                break
-            process.send_signal(signal.SIGINT)
-            time.sleep(interval)
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-        process.wait()
-    return process.returncode, stdout, first + stderr
 
 
 def test_ctrl_c_without_save_exits_130_and_writes_nothing(tmp_path):
