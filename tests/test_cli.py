@@ -14,17 +14,13 @@ import pytest
 
 from core.checkpoint import load_checkpoint
 from core.config import FIELDS, TrainConfig
-from tests.interrupting import interrupt_training
+from tests.cli_driving import CIRCLE, ENV, interrupt_training
 from tui import cli
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
-
-ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-CIRCLE = ["--dataset", "circle", "--n-samples", "200", "--hidden", "8", "--batch-size", "10"]
-
 
 def scratchnet(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True,

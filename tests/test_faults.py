@@ -35,10 +35,7 @@ from core.config import TrainConfig
 from core.datasets import load_dataset
 from core.metrics import MetricsHistory
 from core.training import BATCH_STREAM, TrainingSession, build_network, build_optimizer
-from tests.interrupting import interrupt_training
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": ROOT}
+from tests.cli_driving import CIRCLE, ENV, ROOT, interrupt_training
 
 
 @pytest.fixture(scope="module")
@@ -451,9 +448,6 @@ def test_the_runs_above_diverge_at_various_steps(circle):
 
 # ---------------------------------------------------------------------- Ctrl-C in the CLI
 # (tests/test_cli.py has Ctrl-C with --save: exit 130, no traceback, the checkpoint loads)
-
-
-CIRCLE = ["--dataset", "circle", "--n-samples", "200", "--hidden", "8", "--batch-size", "10"]
 
 
 def test_ctrl_c_without_save_exits_130_and_writes_nothing(tmp_path):

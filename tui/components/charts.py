@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from plotext import _utility as plotext_utility
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
@@ -22,7 +23,6 @@ from textual.binding import Binding
 from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
-from plotext import _utility as plotext_utility
 from textual_plotext import PlotextPlot
 
 from tui.views import DebiasedEMA, downsample, finite_xy, log_ticks, nice_ticks, tick_label

@@ -1,4 +1,5 @@
-"""Pressing Ctrl-C at `scratchnet train`: shared by the CLI and the fault tests."""
+"""Running `scratchnet` in a subprocess, as a user does (one BLAS thread), and pressing Ctrl-C at it:
+shared by the CLI and the fault tests."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import time
 from pathlib import Path
 
 ROOT = str(Path(__file__).resolve().parents[1])
+#: The environment of a `scratchnet` subprocess: one BLAS thread; the project importable from anywhere.
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": ROOT}
+#: A quick run for `scratchnet train`: a small 2-D problem, a small network.
+CIRCLE = ["--dataset", "circle", "--n-samples", "200", "--hidden", "8", "--batch-size", "10"]
 
 
 def _sigint_as_at_a_terminal() -> None:
