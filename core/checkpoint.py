@@ -10,24 +10,23 @@ Layout (format version 1; every entry a plain array, so the file loads with allo
     history/<key>         the MetricsHistory's state_dict
     order, batch          the epoch's row order and a batch drawn but not yet used, when present
 
-A checkpoint is written to a temporary file in the same directory, flushed to disk and renamed
-over the target, so a crash while saving leaves the previous checkpoint as it was. A process killed
-mid-save can leave its temporary file (`.<name>.<random>.tmp`) behind: nothing reads it, later
-saves leave it alone (another process may be writing it), and it is safe to delete.
+A checkpoint is written atomically (core.files.atomic_write): a crash while saving leaves the
+previous checkpoint as it was, and the temporary file a killed save leaves behind is removed by
+the next save into the same folder.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from core.config import TrainConfig
+from core.files import atomic_write
 from core.metrics import MetricsHistory
 from core.optimizers import make_optimizer
 
@@ -71,53 +70,22 @@ class Checkpoint:
 
 
 def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
-    """Write `ckpt` to `path` atomically; CheckpointError (naming the path) if it cannot be written."""
-    path = os.fspath(path)
-    fd, temp = _create_temp(path)
+    """Write `ckpt` to `path` atomically (core.files.atomic_write); CheckpointError naming the path
+    if it cannot be written. The caller checks the path first (check_output with is_checkpoint)."""
     try:
-        os.fchmod(fd, 0o644)  # an ordinary file to the user (mkstemp makes it private)
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **_to_arrays(ckpt))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-        _sync_directory(os.path.dirname(os.path.abspath(path)))
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        if isinstance(exc, OSError):
-            raise CheckpointError(f"cannot save a checkpoint to {path}: {exc.strerror or exc}") from None
-        raise
-
-
-def _sync_directory(directory: str) -> None:
-    """fsync the directory, so that the rename itself survives a power cut."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def check_writable(path: str | os.PathLike) -> None:
-    """CheckpointError, as save_checkpoint would raise it, if no checkpoint can be written to `path`
-    (a directory, a missing or unwritable parent): to find out before a long run, not after it."""
-    path = os.fspath(path)
-    fd, temp = _create_temp(path)
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(temp)
-
-
-def _create_temp(path: str) -> tuple[int, str]:
-    """A new, uniquely named temporary file next to `path`, the checkpoint's first home."""
-    if os.path.isdir(path):
-        raise CheckpointError(f"cannot save a checkpoint to {path}: it is a directory")
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        return tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        atomic_write(path, lambda file: np.savez(file, **_to_arrays(ckpt)))
     except OSError as exc:
-        raise CheckpointError(f"cannot save a checkpoint to {path}: {exc.strerror or exc}") from None
+        raise CheckpointError(f"cannot save a checkpoint to {os.fspath(path)}: {exc.strerror or exc}") from None
+
+
+def is_checkpoint(path: str | os.PathLike) -> bool:
+    """Does `path` look like a ScratchNet checkpoint (an .npz with our format and meta entries)? Reads
+    only the archive's directory: for deciding whether a file may be replaced, not for loading it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return {"format.npy", "meta.npy"} <= set(archive.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
 
 
 def _to_arrays(ckpt: Checkpoint) -> dict[str, np.ndarray]:

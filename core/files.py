@@ -137,10 +137,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object], m
     path = Path(path)
     remove_stale_temps(path)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    lock = os.open(temp, os.O_RDONLY)  # held until the rename: remove_stale_temps leaves it alone
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_EX)
         os.fchmod(fd, mode)  # an ordinary file to the user (mkstemp makes it private)
-        with os.fdopen(fd, "wb", closefd=False) as file:
+        with os.fdopen(fd, "wb") as file:
             write(file)
             file.flush()
             os.fsync(file.fileno())
@@ -150,7 +151,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object], m
             os.unlink(temp)
         raise
     finally:
-        os.close(fd)
+        os.close(lock)
     _sync_folder(path.parent)
 
 

@@ -105,7 +105,7 @@ def test_a_crash_at_the_rename_leaves_no_temporary_file(session, saved, monkeypa
 
 
 def test_paths_that_cannot_be_written_or_read_are_named(session, tmp_path):
-    with pytest.raises(CheckpointError, match="it is a directory"):
+    with pytest.raises(CheckpointError, match="Is a directory"):
         session.save_checkpoint(tmp_path)
     missing_dir = tmp_path / "no" / "such" / "dir" / "run.npz"
     with pytest.raises(CheckpointError, match=f"cannot save a checkpoint to {missing_dir}"):

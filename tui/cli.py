@@ -180,8 +180,9 @@ def _exit_code(exc: Exception) -> int | None:
     if isinstance(exc, MemoryError):
         return EXIT_FAILURE
     modules = sys.modules  # the engine's errors, if the engine was imported at all
-    config, checkpoint, datasets = (modules.get(m) for m in ("core.config", "core.checkpoint", "core.datasets"))
-    if (config and isinstance(exc, config.ConfigError)) or (checkpoint and isinstance(exc, checkpoint.CheckpointError)):
+    config, checkpoint, datasets, files = (modules.get(m) for m in ("core.config", "core.checkpoint", "core.datasets", "core.files"))
+    if (config and isinstance(exc, config.ConfigError)) or (checkpoint and isinstance(exc, checkpoint.CheckpointError)) \
+            or (files and isinstance(exc, files.PathError)):
         return EXIT_USAGE
     if datasets and isinstance(exc, datasets.DatasetError):
         return EXIT_FAILURE
@@ -301,7 +302,8 @@ def _print_json(data: dict[str, Any]) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.checkpoint import CheckpointError, check_writable, load_checkpoint
+    from core.checkpoint import CheckpointError, is_checkpoint, load_checkpoint
+    from core.files import check_output
     from core.training import TrainingSession
 
     if args.resume and args.config:
@@ -312,7 +314,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(config.toml(), end="")
         return EXIT_OK
     if args.save:
-        check_writable(args.save)  # a bad path is reported now, not after the run
+        check_output(args.save, "checkpoint", is_ours=is_checkpoint)  # a bad path is reported now, not after the run
     dataset = _load_data(config)
     if ckpt:
         session = TrainingSession.from_checkpoint(ckpt, dataset, config)
