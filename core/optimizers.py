@@ -336,10 +336,11 @@ class Momentum(Optimizer):
 
 
 class Nesterov(Optimizer):
-    """Nesterov's accelerated gradient, in the book's form (v starts at 0).
+    """Nesterov's accelerated gradient, as Bengio et al. (2012) rewrite it and the book codes it (v
+    starts at 0). The step uses the velocity from before this update, which is then updated:
 
-        v = momentum * v - lr * g
         p = p + momentum * momentum * v - (1 + momentum) * lr * g
+        v = momentum * v - lr * g
     """
 
     name = "nesterov"
@@ -358,13 +359,13 @@ class Nesterov(Optimizer):
     def _step(self, p, g, slot, c):
         buf, v = slot
         lr, momentum, momentum_sq, g_coef = c
-        np.multiply(v, momentum, out=v)
-        np.multiply(g, lr, out=buf)
-        np.subtract(v, buf, out=v)
         np.multiply(v, momentum_sq, out=buf)
         np.add(p, buf, out=p)
         np.multiply(g, g_coef, out=buf)
         np.subtract(p, buf, out=p)
+        np.multiply(v, momentum, out=v)
+        np.multiply(g, lr, out=buf)
+        np.subtract(v, buf, out=v)
 
 
 class AdaGrad(Optimizer):

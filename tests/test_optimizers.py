@@ -76,20 +76,6 @@ def test_momentum_by_hand(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_nesterov_by_hand(dtype):
-    p1, p2, state = _two_updates(Nesterov(lr=0.1, momentum=0.9), dtype)
-    # v1 = 0.9 * 0 - 0.1 * g1 = [-0.05, 0.1, -0.2]
-    # p1 = p0 + 0.9 * 0.9 * v1 - (1 + 0.9) * 0.1 * g1 = p0 + 0.81 * v1 - 0.19 * g1
-    #    = [1 - 0.0405 - 0.095, -2 + 0.081 + 0.19, 0.5 - 0.162 - 0.38]
-    np.testing.assert_allclose(p1, [0.8645, -1.729, -0.042], **_tolerances(dtype))
-    # v2 = 0.9 * v1 - 0.1 * g2 = [-0.145, 0.065, -0.13]
-    np.testing.assert_allclose(state["v/w"], [-0.145, 0.065, -0.13], **_tolerances(dtype))
-    # p2 = p1 + 0.81 * v2 - 0.19 * g2
-    #    = [0.8645 - 0.11745 - 0.19, -1.729 + 0.05265 - 0.0475, -0.042 - 0.1053 + 0.095]
-    np.testing.assert_allclose(p2, [0.55705, -1.72385, -0.0523], **_tolerances(dtype))
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_adagrad_by_hand(dtype):
     p1, p2, state = _two_updates(AdaGrad(lr=0.1), dtype)
     # h1 = g1 * g1 = [0.25, 1, 4], sqrt(h1) = [0.5, 1, 2];  p1 = p0 - 0.1 * g1 / (sqrt(h1) + eps)
