@@ -355,16 +355,22 @@ def test_an_exception_halfway_through_an_update_leaves_no_half_updated_weights(c
         reference.start()
         reference.run()
     session = TrainingSession(config, circle)
-    original = session.optimizer._step
-    calls = []
+    gradient, calls = session.network.gradient, []
 
-    def step_then_fail(*args):
-        calls.append(1)
-        if len(calls) == 4 * (failing_update - 1) + 3:  # W1 and b1 of that update already done
+    class Poisoned(np.ndarray):
+        """A gradient that fails the moment the update computes with it."""
+
+        def __array_ufunc__(self, *args, **kwargs):
             raise RuntimeError("injected fault in the update")
-        original(*args)
 
-    session.optimizer._step = step_then_fail
+    def gradient_then_fail(x, t):
+        grads = gradient(x, t)
+        calls.append(1)
+        if len(calls) == failing_update:  # W1 and b1 of that update are done when W2 fails
+            grads = {**grads, "W2": grads["W2"].view(Poisoned)}
+        return grads
+
+    session.network.gradient = gradient_then_fail
     session.start()
     final = session.run()
     assert final.state == "error" and final.step == failing_update - 1
