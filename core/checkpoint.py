@@ -13,20 +13,25 @@ Layout (format version 1; every entry a plain array, so the file loads with allo
 A checkpoint is written atomically (core.files.atomic_write): a crash while saving leaves the
 previous checkpoint as it was, and the temporary file a killed save leaves behind is removed by
 the next save into the same folder.
+
+A checkpoint is read within bounds: a regular file below a size cap, every entry's .npy header
+checked before any entry is decompressed (see _check_entries). And it is data, never
+instructions: loading one writes and downloads nothing, and its stored data_dir is not used.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from core.config import TrainConfig
-from core.files import atomic_write
+from core.config import TrainConfig, memory_limit
+from core.files import PathError, atomic_write, open_input
 from core.metrics import MetricsHistory
 from core.optimizers import make_optimizer
 
@@ -40,6 +45,10 @@ META_KEYS = ("step", "elapsed", "n_train", "order_epoch", "state", "message", "r
 MAX_COUNTER = 2**62
 MAX_LOSS_CAPACITY = 2**20
 MAX_ELAPSED = 1e15  # seconds (31 million years): finite, and not an int too big for a float
+#: The most bytes the compressed entries of a checkpoint may inflate to, together. ScratchNet writes
+#: none (np.savez stores every entry as it is); this leaves room for the arrays of a network with a
+#: few million parameters in a file compressed again by hand.
+MAX_INFLATED_BYTES = 64 * 2**20
 
 
 class CheckpointError(Exception):
@@ -106,7 +115,12 @@ def _to_arrays(ckpt: Checkpoint) -> dict[str, np.ndarray]:
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Read and check a checkpoint; CheckpointError, naming the path, for anything that is not one."""
+    """Read and check a checkpoint; CheckpointError, naming the path, for anything that is not one.
+
+    A checkpoint is data, never instructions: its config comes back with data_dir=None, so that
+    where data is found or downloaded is the user's choice (a data_dir given when resuming), not
+    the file's.
+    """
     path = os.fspath(path)
     arrays = _read_arrays(path)
 
@@ -124,7 +138,10 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         if _text(arrays.get(key)) is None:
             raise fail(f"its {key!r} entry is missing or not text")
     try:
-        config = TrainConfig.from_dict(json.loads(_text(arrays["config"])), source="config")
+        settings = json.loads(_text(arrays["config"]))
+        if isinstance(settings, dict):
+            settings.pop("data_dir", None)
+        config = TrainConfig.from_dict(settings, source="config")
     except (ValueError, TypeError, RecursionError) as exc:  # ConfigError and JSONDecodeError are ValueErrors
         raise fail(f"its config is invalid: {exc}") from None
     try:
@@ -156,35 +173,87 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
 
 
 def _read_arrays(path: str) -> dict[str, np.ndarray]:
-    """Every entry of the .npz at `path`, read eagerly, or CheckpointError."""
-    if os.path.isdir(path):
-        raise CheckpointError(f"{path} is a directory, not a checkpoint file")
+    """Every entry of the .npz at `path`, each read only once the headers of all are checked
+    (see _check_entries), or CheckpointError."""
+    # The largest network the memory check (core.config.check_memory) allows keeps its weights and
+    # optimizer state within memory_limit(), so its checkpoint does too: a bigger file is no
+    # checkpoint this machine could have written, or could resume.
     try:
-        with open(path, "rb") as file:
-            magic = file.read(4)
-    except FileNotFoundError:
-        raise CheckpointError(f"no checkpoint file at {path}") from None
+        file = open_input(path, "checkpoint file", max_bytes=memory_limit())
+    except PathError as exc:
+        raise CheckpointError(str(exc)) from None
+    with file:
+        if file.read(4) not in ZIP_MAGIC:
+            raise CheckpointError(f"{path} is not a ScratchNet checkpoint: it is not an .npz archive")
+        file.seek(0)
+        archive = _guarded(path, lambda: zipfile.ZipFile(file))
+        entries = _check_entries(path, archive, os.fstat(file.fileno()).st_size)
+
+        def read(name: str) -> np.ndarray:
+            with archive.open(name) as stream:
+                return np.lib.format.read_array(stream, allow_pickle=False)
+
+        return {key: _guarded(path, lambda: read(name)) for key, name in entries.items()}
+
+
+def _check_entries(path: str, archive: zipfile.ZipFile, file_size: int) -> dict[str, str]:
+    """{key: member name} of the archive's entries, once each is known to be an .npy array without
+    Python objects whose header (shape and dtype) accounts exactly for the size the zip directory
+    declares. Only the first bytes of each entry are inflated to read its header.
+
+    An uncompressed entry lies within the file, whose size is capped. np.savez writes ScratchNet's
+    checkpoints uncompressed; compressed entries (a file compressed again by hand) may inflate to
+    MAX_INFLATED_BYTES together: a small file whose arrays would inflate to gigabytes (a zip bomb)
+    is refused before any of it is decompressed.
+    """
+    entries: dict[str, str] = {}
+    inflated = 0
+    for info in archive.infolist():
+        key = info.filename.removesuffix(".npy")
+        if key == info.filename:
+            raise CheckpointError(f"{path} is not a ScratchNet checkpoint: its entry {key!r} is not an array")
+        dtype, shape, header_size = _guarded(path, lambda: _read_header(archive, info))
+        if dtype.hasobject:
+            raise CheckpointError(f"{path} is refused: its entry {key!r} contains pickled Python objects, "
+                                  "which could run code when loaded")
+        nbytes = math.prod(shape) * dtype.itemsize  # exact: Python ints do not wrap around
+        stored = info.compress_type == zipfile.ZIP_STORED
+        if (min(shape, default=0) < 0 or header_size + nbytes != info.file_size
+                or (stored and info.compress_size != info.file_size)
+                or info.header_offset + info.compress_size > file_size):
+            raise CheckpointError(f"{path} is not a ScratchNet checkpoint or is damaged: its entry {key!r} "
+                                  f"declares shape {shape} of {dtype}, which does not match its size in the archive")
+        inflated += 0 if stored else nbytes
+        if inflated > MAX_INFLATED_BYTES:
+            raise CheckpointError(f"{path} is refused: its compressed entries would inflate to more than "
+                                  f"{MAX_INFLATED_BYTES:,} bytes (ScratchNet writes checkpoints uncompressed)")
+        entries[key] = info.filename
+    return entries
+
+
+def _read_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[np.dtype, tuple[int, ...], int]:
+    """(dtype, shape, bytes before the data) of an .npy entry, from its first bytes."""
+    with archive.open(info) as stream:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f".npy format version {version[0]}.{version[1]} is not one np.savez writes")
+        return dtype, shape, stream.tell()
+
+
+def _guarded(path: str, read: Callable[[], Any]) -> Any:
+    """read(), with what a damaged or foreign archive raises turned into a CheckpointError."""
+    try:
+        return read()
+    except CheckpointError:
+        raise
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
-    if magic not in ZIP_MAGIC:
-        raise CheckpointError(f"{path} is not a ScratchNet checkpoint: it is not an .npz archive")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except OSError as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise CheckpointError(
-                f"{path} is refused: it contains pickled Python objects, which could run code when loaded") from None
-        raise CheckpointError(f"{path} is not a ScratchNet checkpoint or is damaged: {exc}") from None
-    except Exception as exc:  # zipfile.BadZipFile, EOFError, zlib.error, ...: a truncated or foreign file
-        raise CheckpointError(
-            f"{path} is not a ScratchNet checkpoint or is damaged ({type(exc).__name__}: {exc})") from None
-    strays = [key for key, value in arrays.items() if not isinstance(value, np.ndarray)]
-    if strays:  # np.load hands over the raw bytes of a member that is not an .npy file
-        raise CheckpointError(f"{path} is not a ScratchNet checkpoint: its entry {strays[0]!r} is not an array")
-    return arrays
+    except Exception as exc:  # zipfile.BadZipFile, EOFError, zlib.error, ValueError, ...: a damaged or foreign file
+        raise CheckpointError(f"{path} is not a ScratchNet checkpoint or is damaged ({type(exc).__name__}: {exc})") from None
 
 
 def _text(array: np.ndarray | None) -> str | None:

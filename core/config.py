@@ -21,8 +21,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from core.datasets import DATASETS, Dataset
+from core.datasets.errors import ConfigError  # defined there so that dataset settings raise it too
 from core.datasets.mnist import IMAGE_SHAPE
 from core.datasets.toy2d import MAX_NOISE, MAX_SAMPLES, MIN_SAMPLES
+from core.files import PathError, read_input
 from core.layers import LOSSES, OUTPUTS, OutputWithLoss
 from core.metrics import EVAL_CHUNK
 from core.network import ACTIVATIONS, DTYPES, WEIGHT_INITS
@@ -42,13 +44,15 @@ SAMPLINGS = ("epoch", "random")
 #: The memory limit when the available memory cannot be read.
 FALLBACK_MEMORY_LIMIT = 4 * 2**30
 MAX_SEED = 2**63 - 1
+#: The largest config file read. One written by to_toml is under 1 KiB, a few KiB with a comment on
+#: every line; the cap also bounds tomllib's worst case (its time grows with the square of a dotted
+#: key's parts) to about a tenth of a second.
+MAX_CONFIG_BYTES = 16 * 2**10
+#: How deeply tables and arrays may nest in a config file (a config needs 2).
+MAX_TOML_DEPTH = 8
 #: The most steps or epochs a run may ask for (far beyond any real run; keeps counts, rates and
 #: times within a float's range).
 MAX_STEPS = 10**12
-
-
-class ConfigError(ValueError):
-    """An invalid configuration: the message names the field, the value and what is allowed."""
 
 
 def _invalid(field: str, value: Any, allowed: str) -> ConfigError:
@@ -138,6 +142,9 @@ class TrainConfig:
             if not isinstance(self.data_dir, (str, os.PathLike)) or not str(self.data_dir):
                 raise _invalid("data_dir", self.data_dir, "a directory path")
             set_("data_dir", os.fspath(self.data_dir))
+            if os.path.expanduser(self.data_dir).startswith("~"):  # an unknown ~user stays as it is
+                raise _invalid("data_dir", self.data_dir, f"a directory path; {self.data_dir.split(os.sep)[0]} "
+                                                          "is not a user's home folder here")
         set_("noise", _number("noise", self.noise, f"a number from 0 to {MAX_NOISE}", lambda x: 0 <= x <= MAX_NOISE))
         set_("n_samples", _whole("n_samples", self.n_samples, MIN_SAMPLES, MAX_SAMPLES))
         set_("test_ratio", _number("test_ratio", self.test_ratio, "a number strictly between 0 and 1", lambda x: 0 < x < 1))
@@ -176,8 +183,21 @@ class TrainConfig:
         set_("eval_every", _whole("eval_every", self.eval_every, 0))
         set_("eval_samples", _whole("eval_samples", self.eval_samples, 1))
         _choice("dtype", self.dtype, DTYPES)
+        self._check_scales()
         set_("seed", _whole("seed", self.seed, 0, MAX_SEED))
         check_memory(self)
+
+    def _check_scales(self) -> None:
+        """The initial standard deviation and the weight decay are at most the square root of the
+        dtype's largest number (1.8e19 in float32, 1.3e154 in float64). Beyond it a weight, or its
+        square in the decay's penalty, is no longer a finite number: the first network would be
+        infinite, and a checkpoint of it one that cannot be loaded back."""
+        limit = math.sqrt(float(np.finfo(self.dtype).max))
+        if not isinstance(self.weight_init, str) and self.weight_init > limit:
+            raise _invalid("weight_init", self.weight_init, f"one of {', '.join(WEIGHT_INITS)} or a standard "
+                                                            f"deviation > 0 and at most {limit:.3g} in {self.dtype}")
+        if self.weight_decay > limit:
+            raise _invalid("weight_decay", self.weight_decay, f"a number >= 0 and at most {limit:.3g} in {self.dtype}")
 
     def _check_optimizer_params(self) -> tuple[tuple[str, float], ...]:
         params = self.optimizer_params
@@ -252,17 +272,25 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> "TrainConfig":
+        """A config from a TOML file: a regular file of at most MAX_CONFIG_BYTES, nested at most
+        MAX_TOML_DEPTH deep. ConfigError, naming the file once, for anything else."""
+        where = f"config file {os.fspath(path)}"
         try:
-            with open(path, "rb") as file:
-                data = tomllib.load(file)
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {os.fspath(path)}: {exc.strerror or exc}") from None
+            text = read_input(path, "config file", max_bytes=MAX_CONFIG_BYTES).decode()
+            data = tomllib.loads(text)
+        except PathError as exc:  # it names the file
+            raise ConfigError(str(exc)) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {os.fspath(path)} is not valid TOML: {exc}") from None
+            raise ConfigError(f"{where} is not valid TOML: {exc}") from None
+        except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+            raise _too_deep(where) from None
+        if _depth(data) > MAX_TOML_DEPTH:
+            raise _too_deep(where)
+        _check_keys(data, where)
         try:
-            return cls.from_dict(data, source=f"config file {os.fspath(path)}")
+            return cls(**data)
         except ConfigError as exc:
-            raise ConfigError(f"{os.fspath(path)}: {exc}") from None
+            raise ConfigError(f"{where}: {exc}") from None
 
     def to_toml(self, path: str | os.PathLike) -> None:
         with open(path, "wb") as file:
@@ -280,6 +308,24 @@ class TrainConfig:
 
 
 FIELDS = tuple(field.name for field in dataclasses.fields(TrainConfig))
+
+
+def _too_deep(where: str) -> ConfigError:
+    return ConfigError(f"{where} nests tables or arrays more than {MAX_TOML_DEPTH} deep "
+                       f"(a config needs 2: a list of layer sizes, the optimizer's table)")
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and tables nest in `value` (0 for a plain value), without recursion."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        value, depth = pending.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is not None:
+            depth += 1
+            pending.extend((child, depth) for child in children)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _check_keys(data: Mapping[str, Any], source: str) -> None:

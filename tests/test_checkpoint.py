@@ -112,7 +112,7 @@ def test_paths_that_cannot_be_written_or_read_are_named(session, tmp_path):
         session.save_checkpoint(missing_dir)
     with pytest.raises(CheckpointError, match=f"no checkpoint file at {tmp_path / 'absent.npz'}"):
         load_checkpoint(tmp_path / "absent.npz")
-    with pytest.raises(CheckpointError, match="is a directory, not a checkpoint"):
+    with pytest.raises(CheckpointError, match=f"checkpoint file {tmp_path}: is a folder, not a file"):
         load_checkpoint(tmp_path)
 
 

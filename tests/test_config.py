@@ -131,11 +131,11 @@ def test_bad_toml_files_are_refused_naming_the_file_and_the_key(tmp_path, text, 
     path.write_text(text)
     with pytest.raises(ConfigError) as info:
         TrainConfig.from_toml(path)
-    assert fragment in str(info.value) and str(path) in str(info.value)
+    assert fragment in str(info.value) and str(info.value).count(str(path)) == 1
 
 
 def test_a_missing_config_file_is_named(tmp_path):
-    with pytest.raises(ConfigError, match="cannot read config file .*nope.toml"):
+    with pytest.raises(ConfigError, match="no config file at .*nope.toml"):
         TrainConfig.from_toml(tmp_path / "nope.toml")
 
 

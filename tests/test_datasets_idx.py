@@ -127,7 +127,7 @@ def test_truncated_gzip(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    expect_error(read_labels, str(tmp_path / "nowhere.gz"), "file not found")
+    expect_error(read_labels, str(tmp_path / "nowhere.gz"), "no IDX file at")
 
 
 def test_image_and_label_counts_must_agree(tmp_path):

@@ -143,7 +143,7 @@ def test_validation_then_subset():
     (dict(validation=-0.1), ["validation=-0.1"]),
     (dict(validation=1e-6), ["validation", "empty validation set"]),
     (dict(subset_per_class=0), ["subset_per_class=0", "[1, "]),
-    (dict(subset_per_class=10_000), ["subset_per_class=10000", "[1, 714]"]),
+    (dict(subset_per_class=10_000), ["subset_per_class=10000", "the 714 examples of the smallest class"]),
     (dict(subset_per_class=2.5), ["subset_per_class=2.5", "whole number"]),
     (dict(seed=-1), ["seed=-1"]),
     (dict(dtype=np.int32), ["dtype=int32", "float"]),

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DatasetError
+from .errors import DatasetError, SettingError
 
 #: Called as progress(bytes_done, total_bytes) while one file downloads (total 0 if unknown).
 ProgressCallback = Callable[[int, int], None]
@@ -88,11 +88,11 @@ def search_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
 
 
 def _expand(directory: str | os.PathLike, knob: str) -> Path:
-    """Path(directory) with a leading ~ or ~user expanded; DatasetError if it cannot be."""
+    """Path(directory) with a leading ~ or ~user expanded; SettingError if it cannot be."""
     try:
         return Path(directory).expanduser()
     except RuntimeError:  # "~nosuchuser/...": pathlib cannot find that home directory
-        raise DatasetError(f"{knob}={os.fspath(directory)!r}: cannot find the home directory its ~ names") from None
+        raise SettingError(f"{knob}={os.fspath(directory)!r}: cannot find the home directory its ~ names") from None
 
 
 def download_dir(source: RemoteSource, data_dir: str | os.PathLike | None = None) -> Path:
@@ -174,7 +174,7 @@ def _reason(exc: Exception) -> str:
 
 def _download(source: RemoteSource, file_name: str, target: Path,
               progress: ProgressCallback | None, timeout: float) -> list[str]:
-    """Try each mirror for one file; return the failures ("url: reason"), empty on success."""
+    """Try each mirror for one file; return why each failed (e.g. "cannot connect"), empty on success."""
     import pooch
     import requests
 
@@ -190,7 +190,7 @@ def _download(source: RemoteSource, file_name: str, target: Path,
                                path=target, downloader=downloader)
             return []
         except (ValueError, requests.RequestException) as exc:
-            failures.append(f"{url}: {_reason(exc)}")
+            failures.append(_reason(exc))
         except OSError as exc:
             raise DatasetError(f"{target / file_name}: cannot be written ({exc})") from None
     return failures
@@ -217,9 +217,14 @@ def fetch_files(source: RemoteSource, *, data_dir: str | os.PathLike | None = No
             found[file_name] = path
     missing = [name for name in source.checksums if name not in found]
     if missing:
-        raise DatasetError(
-            f"{source.name}: could not download {', '.join(missing)} from any mirror "
-            f"({'; '.join(failures)}). To use it offline, put these files in {target} "
-            f"(or pass data_dir / set {ENV_VAR} to a directory holding them): "
-            + ", ".join(f"{name} ({source.checksums[name]})" for name in missing))
+        raise DatasetError(_offline_message(source, missing, failures, target))
     return found
+
+
+def _offline_message(source: RemoteSource, missing: list[str], failures: list[str], target: Path) -> str:
+    """A few lines: what went wrong in short, then what to do, the quickest first."""
+    reasons = "; ".join(dict.fromkeys(failures)) or "no mirror to try"
+    return (f"{source.name}: could not download {len(missing)} of its files ({reasons}).\n"
+            f"To go on now, choose mnist-sample: 10,000 MNIST digits that come with ScratchNet.\n"
+            f"To use {source.name} offline, put these files in {target}:\n"
+            f"  {', '.join(missing)}")

@@ -16,8 +16,11 @@ import struct
 import zlib
 from os import PathLike
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
+
+from core.files import PathError, open_input
 
 from .errors import DatasetError
 
@@ -25,24 +28,63 @@ IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 UBYTE = 0x08
 GZIP_SIGNATURE = b"\x1f\x8b"
+#: The most bytes an IDX file may hold, compressed or not: the largest ScratchNet reads, the
+#: training images of MNIST and Fashion-MNIST, hold 47 MB.
+MAX_IDX_BYTES = 2**27
+CHUNK_BYTES = 2**20
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed when its name ends in .gz."""
+def _read_idx(path: Path, magic: int) -> np.ndarray:
+    """The array in the IDX file at `path` (magic number `magic`), gzip-decompressed when its name
+    ends in .gz. A compressed file is decompressed only up to what its header declares: data past
+    that is an error found by reading one byte more, not by inflating the rest."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
+        file = open_input(path, "IDX file", max_bytes=MAX_IDX_BYTES)
+    except PathError as exc:
+        raise DatasetError(str(exc)) from None
+    with file:
+        if path.suffix != ".gz":
+            return parse_idx(_read_at_most(file, path, MAX_IDX_BYTES + 1), str(path), magic)
+        if file.read(len(GZIP_SIGNATURE)) != GZIP_SIGNATURE:
+            raise DatasetError(f"{path}: named .gz but is not gzip-compressed")
+        file.seek(0)
+        with gzip.GzipFile(fileobj=file) as stream:
+            data = _read_at_most(stream, path, 4 + 4 * (magic & 0xFF))
+            declared = _declared_bytes(data, magic)
+            if declared is not None:
+                if declared > MAX_IDX_BYTES:
+                    raise DatasetError(f"{path}: the header declares {declared:,} data bytes, more than the "
+                                       f"{MAX_IDX_BYTES:,} of any dataset ScratchNet reads")
+                data += _read_at_most(stream, path, declared)
+                if _read_at_most(stream, path, 1):
+                    raise DatasetError(f"{path}: more data follows the {declared} bytes its header promises")
+    return parse_idx(data, str(path), magic)
+
+
+def _declared_bytes(header: bytes, magic: int) -> int | None:
+    """The data bytes a complete IDX header with magic number `magic` declares, else None."""
+    ndim = magic & 0xFF
+    if len(header) != 4 + 4 * ndim or struct.unpack(">i", header[:4])[0] != magic:
+        return None  # parse_idx names the problem
+    return math.prod(struct.unpack(f">{ndim}I", header[4:]))
+
+
+def _read_at_most(stream: BinaryIO, path: Path, size: int) -> bytes:
+    """Up to `size` bytes of `stream` (fewer only at its end), a chunk at a time: memory grows with
+    the data there is, not with what a header claims."""
+    chunks, left = [], size
+    try:
+        while left:
+            chunk = stream.read(min(left, CHUNK_BYTES))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DatasetError(f"{path}: corrupt or truncated gzip data ({exc})") from None
     except OSError as exc:
         raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if path.suffix != ".gz":
-        return raw
-    if not raw.startswith(GZIP_SIGNATURE):
-        raise DatasetError(f"{path}: named .gz but is not gzip-compressed")
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as exc:
-        raise DatasetError(f"{path}: corrupt or truncated gzip data ({exc})") from None
+    return b"".join(chunks)
 
 
 def parse_idx(data: bytes, source: str, magic: int) -> np.ndarray:
@@ -80,7 +122,7 @@ def _kind(magic: int) -> str:
 def read_images(path: str | PathLike, image_shape: tuple[int, int] = (28, 28)) -> np.ndarray:
     """uint8 images, shape (N, rows, cols), from an IDX image file (magic 2051)."""
     path = Path(path)
-    images = parse_idx(_read_bytes(path), str(path), IMAGES_MAGIC)
+    images = _read_idx(path, IMAGES_MAGIC)
     if images.shape[1:] != tuple(image_shape):
         raise DatasetError(f"{path}: wrong image size {images.shape[1]}x{images.shape[2]}, "
                            f"expected {image_shape[0]}x{image_shape[1]}")
@@ -90,7 +132,7 @@ def read_images(path: str | PathLike, image_shape: tuple[int, int] = (28, 28)) -
 def read_labels(path: str | PathLike, n_classes: int = 10) -> np.ndarray:
     """int64 class indices, shape (N,), from an IDX label file (magic 2049); each in 0..n_classes-1."""
     path = Path(path)
-    labels = parse_idx(_read_bytes(path), str(path), LABELS_MAGIC)
+    labels = _read_idx(path, LABELS_MAGIC)
     bad = np.flatnonzero(labels >= n_classes)
     if bad.size:
         raise DatasetError(f"{path}: label {labels[bad[0]]} at index {bad[0]} is out of range "

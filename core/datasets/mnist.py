@@ -17,7 +17,7 @@ import numpy as np
 
 from . import download
 from .download import ProgressCallback
-from .errors import DatasetError
+from .errors import SettingError
 from .idx import read_image_label_pair
 from .split import Arrays, check_selection, select_train_test, stratified_split
 
@@ -74,7 +74,7 @@ def load_raw(dataset: str = "mnist-sample", *, data_dir: str | os.PathLike | Non
     if dataset == "mnist-sample":
         return _sample_split()
     if dataset not in download.SOURCES:
-        raise DatasetError(f"unknown image dataset {dataset!r}: choose one of "
+        raise SettingError(f"unknown image dataset {dataset!r}: choose one of "
                            f"{', '.join(IMAGE_DATASETS)}")
     paths = download.fetch_files(download.SOURCES[dataset], data_dir=data_dir, progress=progress)
     return _read_full(tuple(str(paths[name]) for name in TRAIN_FILES + TEST_FILES))
@@ -105,7 +105,7 @@ def load_mnist(normalize: bool = True, flatten: bool = True, one_hot_label: bool
     """
     dtype = np.dtype(dtype)
     if normalize and not np.issubdtype(dtype, np.floating):
-        raise DatasetError(f"dtype={dtype} cannot hold normalized pixels: use a float dtype")
+        raise SettingError(f"dtype={dtype} cannot hold normalized pixels: use a float dtype")
     check_selection(subset_per_class=subset_per_class, validation=validation, seed=seed)
     train, test = load_raw(dataset, data_dir=data_dir, progress=progress)
     train, test = select_train_test(train, test, subset_per_class=subset_per_class,

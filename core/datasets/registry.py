@@ -9,7 +9,7 @@ from importlib import resources
 from . import download, mnist, toy2d
 from .base import Dataset
 from .download import ProgressCallback
-from .errors import DatasetError, check_range
+from .errors import SettingError, check_range
 from .split import select_train_test
 
 MNIST_CREDIT = ("MNIST by Yann LeCun, Corinna Cortes and Christopher J.C. Burges "
@@ -52,7 +52,7 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
 
 def _info(name: str) -> DatasetInfo:
     if name not in DATASETS:
-        raise DatasetError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
+        raise SettingError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
     return DATASETS[name]
 
 
@@ -79,7 +79,7 @@ def load_dataset(name: str, *, data_dir: str | os.PathLike | None = None, seed: 
         x, t = toy2d.make_toy2d(name, n_samples=n_samples, noise=noise, seed=seed)
         n_test = round(len(x) * test_ratio)
         if not 0 < n_test < len(x):
-            raise DatasetError(f"test_ratio={test_ratio!r} of n_samples={n_samples} leaves "
+            raise SettingError(f"test_ratio={test_ratio!r} of n_samples={n_samples} leaves "
                                f"an empty {'test' if n_test == 0 else 'training'} set")
         (x_train, t_train), (x_test, t_test) = select_train_test(
             (x[n_test:], t[n_test:]), (x[:n_test], t[:n_test]),

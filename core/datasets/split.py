@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DatasetError, check_range, check_whole
+from .errors import SettingError, check_range, check_whole
 
 Arrays = tuple[np.ndarray, np.ndarray]
 
@@ -47,7 +47,7 @@ def per_class_subset(labels: np.ndarray, n_per_class: int,
 
 
 def check_selection(*, subset_per_class: int | None, validation: float, seed: int) -> None:
-    """Raise DatasetError for knob values select_train_test refuses whatever the data."""
+    """Raise SettingError for knob values select_train_test refuses whatever the data."""
     check_range("validation", validation, 0.0, 1.0, high_open=True)
     check_whole("seed", seed)
     check_range("seed", seed, 0, 2**63 - 1)
@@ -70,13 +70,15 @@ def select_train_test(train: Arrays, test: Arrays, *, subset_per_class: int | No
     if validation > 0:
         kept, held = stratified_split(t_train, validation, rng)
         if kept.size == 0 or held.size == 0:
-            raise DatasetError(f"validation={validation!r} leaves an empty "
+            raise SettingError(f"validation={validation!r} leaves an empty "
                                f"{'training' if kept.size == 0 else 'validation'} set")
         test = (x_train[held], t_train[held])
         x_train, t_train = x_train[kept], t_train[kept]
     if subset_per_class is not None:
         smallest = int(np.unique(t_train, return_counts=True)[1].min())
-        check_range("subset_per_class", subset_per_class, 1, smallest)
+        if subset_per_class > smallest:
+            raise SettingError(f"subset_per_class={subset_per_class!r} is more than the {smallest} examples of the "
+                               f"smallest class in the training set: allowed 1 to {smallest}")
         keep = per_class_subset(t_train, subset_per_class, rng)
         x_train, t_train = x_train[keep], t_train[keep]
     return (x_train, t_train), test

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .errors import DatasetError, check_range, check_whole
+from .errors import SettingError, check_range, check_whole
 
 MAX_NOISE = 0.5
 MIN_SAMPLES, MAX_SAMPLES = 4, 100_000
@@ -96,7 +96,7 @@ def make_toy2d(name: str, n_samples: int = 500, noise: float = 0.0,
                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """n_samples points of problem `name` (float32 (n, 2)) and their labels (int64 0/1), shuffled."""
     if name not in GENERATORS:
-        raise DatasetError(f"unknown 2-D problem {name!r}: choose one of {', '.join(GENERATORS)}")
+        raise SettingError(f"unknown 2-D problem {name!r}: choose one of {', '.join(GENERATORS)}")
     check_whole("n_samples", n_samples)
     check_range("n_samples", n_samples, MIN_SAMPLES, MAX_SAMPLES)
     check_range("noise", noise, 0.0, MAX_NOISE)
