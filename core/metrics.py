@@ -4,17 +4,24 @@ A run of millions of steps keeps at most `capacity` points of its loss curve: ea
 mean loss of `stride` consecutive steps, and when the curve fills up, neighbouring points are
 merged pairwise and the stride doubles. Evaluation records are all kept up to `EVAL_CAPACITY`
 (every epoch of any run shorter than that many epochs); past it every other record is dropped,
-the newest always kept, so the history stays bounded however long the run.
+the newest always kept, so the history stays bounded however long the run. The evaluations are
+written as a CSV file (`write_metrics_csv`) whose header line tells it from other files
+(`is_metrics_file`).
 """
 
 from __future__ import annotations
 
 import collections
+import csv
 import dataclasses
+import io
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
+
+from core.files import atomic_write
 
 #: Rows per forward pass when evaluating, so that large test sets need little memory.
 EVAL_CHUNK = 2000
@@ -40,6 +47,31 @@ class EvalRecord:
 
 
 EVAL_COLUMNS = tuple(field.name for field in dataclasses.fields(EvalRecord))
+#: The first line of a metrics CSV file.
+CSV_HEADER = ",".join(EVAL_COLUMNS)
+
+
+def write_metrics_csv(path: str | os.PathLike, evaluations) -> None:
+    """Write the evaluation records to a CSV file atomically (the old file or the new one, whole;
+    OSError if it cannot be written). The caller checks the path first (check_output with
+    is_ours=is_metrics_file)."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(EVAL_COLUMNS)
+    writer.writerows(dataclasses.astuple(record) for record in evaluations)
+    atomic_write(path, lambda file: file.write(text.getvalue().encode()))
+
+
+def is_metrics_file(path: str | os.PathLike) -> bool:
+    """Does the regular file `path` begin with a metrics CSV's header line? Reads that line only (a
+    few bytes more at most): for deciding whether a file may be replaced (core.files.check_output)."""
+    header = CSV_HEADER.encode()
+    try:
+        with open(path, "rb") as file:
+            start = file.read(len(header) + 2)
+    except OSError:
+        return False
+    return start.splitlines()[:1] == [header]
 
 
 class LossCurve:

@@ -1,6 +1,7 @@
 """The `scratchnet` command, run as a user runs it: in a subprocess, checking exit codes and output."""
 
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -14,23 +15,13 @@ import pytest
 
 from core.checkpoint import load_checkpoint
 from core.config import FIELDS, TrainConfig
-from tests.cli_driving import CIRCLE, ENV, interrupt_training
+from tests.cli_driving import CIRCLE, ENV, interrupt_training, ok, scratchnet
 from tui import cli
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
-
-def scratchnet(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True,
-                          env=ENV, timeout=timeout)
-
-
-def ok(result: subprocess.CompletedProcess, code: int = 0) -> subprocess.CompletedProcess:
-    assert result.returncode == code, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
 
 
 def summary(*args: str) -> dict:
@@ -57,6 +48,8 @@ class FakeApp:
     """Stands in for tui.app.ScratchNetApp: records what the app would have been opened on."""
 
     opened: list = []
+    return_code = 0
+    farewell = ""
 
     def __init__(self, config=None, *, resume=None) -> None:
         self.config, self.resume = config, resume
@@ -67,9 +60,13 @@ class FakeApp:
 
 @pytest.fixture
 def fake_app(monkeypatch) -> list:
+    """The app replaced by FakeApp, as if opened at a terminal; the list of what it was opened on."""
+    from tui import safety
+
     fake = types.ModuleType("tui.app")
     fake.ScratchNetApp = FakeApp
     monkeypatch.setitem(sys.modules, "tui.app", fake)
+    monkeypatch.setattr(safety, "has_terminal", lambda: True)
     monkeypatch.setattr(FakeApp, "opened", [])
     return FakeApp.opened
 
@@ -90,8 +87,9 @@ def test_app_opens_on_a_saved_run_checked_first(fake_app, tmp_path):
     ok(scratchnet("train", *CIRCLE, "--steps", "3", "--save", path))
     assert cli.main(["app", "--resume", path, "--epochs", "50"]) == 0
     (config, resume), = fake_app
-    assert resume == path and config == load_checkpoint(path).config.replace(epochs=50)
+    assert resume == path and config == load_checkpoint(path).config.replace(epochs=50, steps=None)  # the new target wins
     assert cli.main(["app", "--resume", path, "--hidden", "9"]) == 2  # not a change a resumed run allows
+    assert cli.main(["app", "--resume", path, "--steps", "2"]) == 2  # not past where the run stands
     assert len(fake_app) == 1
 
 
@@ -213,7 +211,7 @@ def test_ctrl_c_stops_cleanly_saves_and_exits_130(tmp_path):
     (["train", "--optimizer-param", "momentum"], "NAME=NUMBER"),
     (["train", "--dataset", "circle", "--batch-size", "1000"], "batch_size=1000"),
     (["train", "--hidden", "1000000,1000000"], "784-1000000-1000000-10 would need"),
-    (["train", "--config", "missing.toml"], "cannot read config file missing.toml"),
+    (["train", "--config", "missing.toml"], "no config file at missing.toml"),
     (["train", "--resume", "missing.npz"], "no checkpoint file at missing.npz"),
     (["evaluate", "missing.npz"], "no checkpoint file at missing.npz"),
     (["gradcheck", "--batch", "0"], "--batch must be at least 1"),
@@ -269,3 +267,110 @@ def test_datasets_lists_what_is_available_and_where():
     listed = json.loads(ok(scratchnet("datasets", "--json")).stdout)["datasets"]
     sample = next(d for d in listed if d["name"] == "mnist-sample")
     assert sample["available"] is True and os.path.isdir(sample["location"])
+
+
+def test_print_config_with_json_prints_the_settings_as_json():
+    printed = ok(scratchnet("train", *CIRCLE, "--epochs", "3", "--print-config", "--json")).stdout
+    assert json.loads(printed) == TrainConfig(dataset="circle", n_samples=200, hidden=(8,), batch_size=10,
+                                              epochs=3).to_dict()
+
+
+def test_the_noise_flag_says_what_noise_does_to_each_2d_problem():
+    from core.datasets.toy2d import GENERATORS
+
+    help_text, = (text for _, field, _, _, text in cli.CONFIG_FLAGS if field == "noise")
+    assert all(problem in help_text for problem in GENERATORS)
+    assert "labels" in help_text and "jitter" in help_text
+
+
+# ---------------------------------------------------------------------- train --resume with a new target
+
+
+@pytest.fixture
+def run_of_24_steps(tmp_path) -> str:
+    """A circle run saved at step 24 of a --steps 24 target (10 steps per epoch)."""
+    path = str(tmp_path / "run.npz")
+    ok(scratchnet("train", *CIRCLE, "--steps", "24", "--save", path))
+    return path
+
+
+def test_a_new_epochs_target_replaces_a_saved_steps_target(run_of_24_steps):
+    assert summary("--resume", run_of_24_steps, "--epochs", "5")["steps"] == 50
+    assert summary("--resume", run_of_24_steps, "--epochs", "5", "--steps", "30")["steps"] == 30
+
+
+@pytest.mark.parametrize("target", [["--steps", "10"], ["--steps", "24"], ["--epochs", "2"]])
+def test_a_target_at_or_below_the_saved_step_is_a_usage_error_saying_where_the_run_stands(run_of_24_steps, target):
+    result = ok(scratchnet("train", "--resume", run_of_24_steps, *target), code=2)
+    assert f"{' '.join(target)}" in result.stderr and "the run is at step 24 of 24" in result.stderr
+    assert "expected --steps above 24 or --epochs above 2" in result.stderr
+    assert len(result.stderr.splitlines()) == 1  # the message alone: nothing was trained
+
+
+# ---------------------------------------------------------------------- evaluate
+
+
+def test_evaluate_prints_each_class_once(tmp_path):
+    path = str(tmp_path / "digits.npz")
+    ok(scratchnet("train", "--hidden", "5", "--steps", "1", "--save", path))
+    report = ok(scratchnet("evaluate", path)).stdout
+    rows = [line.split() for line in report.splitlines()[4:14]]
+    assert [row[0] for row in rows] == [str(digit) for digit in range(10)]
+    assert all(len(row) == 3 for row in rows), report  # class, rows, accuracy: not "0 0"
+
+
+def test_evaluate_ignores_the_data_dir_a_checkpoint_names(tmp_path, monkeypatch):
+    """A checkpoint is data, not instructions: evaluating one downloads nothing into a folder it names."""
+    from core.checkpoint import save_checkpoint
+    from core.datasets import download
+
+    path, evil = str(tmp_path / "run.npz"), tmp_path / "evil"
+    ok(scratchnet("train", "--hidden", "5", "--steps", "1", "--save", path))
+    ckpt = load_checkpoint(path)
+    save_checkpoint(path, dataclasses.replace(ckpt, config=ckpt.config.replace(dataset="mnist", data_dir=str(evil))))
+    monkeypatch.setenv("SCRATCHNET_DATA", str(tmp_path / "env-data"))
+    monkeypatch.setattr(download, "user_cache_dir", lambda: tmp_path / "cache")
+    targets = []
+
+    def no_network(source, file_name, target, progress, timeout):  # as the real one: makes the folder first
+        target.mkdir(parents=True, exist_ok=True)
+        targets.append(target)
+        return [f"{file_name}: cannot connect"]
+
+    monkeypatch.setattr(download, "_download", no_network)
+    assert cli.main(["evaluate", path]) == 1  # nothing to evaluate on, offline
+    assert not evil.exists() and targets and all(tmp_path / "env-data" in t.parents for t in targets)
+    assert cli.main(["evaluate", path, "--data-dir", str(tmp_path / "mine")]) == 1  # a folder the user names
+    assert tmp_path / "mine" in targets[-1].parents and not evil.exists()
+
+
+# ---------------------------------------------------------------------- gradcheck
+
+
+@pytest.mark.parametrize("flag", [flags[0] for flags, field, *_ in cli.CONFIG_FLAGS if field in cli.GRADCHECK_IGNORES])
+def test_gradcheck_refuses_the_training_flags_it_would_ignore(flag):
+    value = {"--optimizer-param": "momentum=0.9", "--optimizer": "adam", "--gradient": "numerical",
+             "--sampling": "random"}.get(flag, "3")
+    result = ok(scratchnet("gradcheck", "--dataset", "circle", "--hidden", "4", flag, value), code=2)
+    assert f"gradcheck does not use {flag}" in result.stderr
+
+
+def test_gradcheck_ignores_exactly_the_training_settings(tmp_path):
+    """Its result is the same whatever the ignored fields hold, in a config file (which may hold them)."""
+    training = TrainConfig(dataset="circle", hidden=(4,), optimizer="momentum", optimizer_params={"momentum": 0.5},
+                           lr=0.5, batch_size=7, epochs=3, steps=9, gradient="numerical", sampling="random",
+                           eval_every=2, eval_samples=11)
+    assert {field for field in FIELDS if getattr(training, field) != getattr(TrainConfig(), field)} \
+        == {"dataset", "hidden", *cli.GRADCHECK_IGNORES}
+    path = tmp_path / "run.toml"
+    path.write_text(training.toml())
+    checked = json.loads(ok(scratchnet("gradcheck", "--config", str(path), "--json")).stdout)
+    plain = json.loads(ok(scratchnet("gradcheck", "--dataset", "circle", "--hidden", "4", "--json")).stdout)
+    assert checked == plain
+
+
+def test_gradcheck_wraps_its_notes_to_the_terminal():
+    result = ok(scratchnet("gradcheck", "--dataset", "circle", "--hidden", "4", "--activation", "relu",
+                           env={**ENV, "COLUMNS": "50"}))
+    notes = [line for line in result.stdout.splitlines() if line.startswith(("* ", "  "))]
+    assert len(notes) > 2 and max(map(len, notes)) <= 50, result.stdout

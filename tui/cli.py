@@ -1,7 +1,10 @@
 """The `scratchnet` command: the app with no arguments, or train / evaluate / gradcheck / datasets.
 
 Exit codes: 0 success, 1 runtime failure (a diverged run, a failed download or save), 2 bad usage
-or configuration, 130 interrupted by Ctrl-C. Messages go to stderr, results to stdout.
+or configuration, 128 + the signal's number when `train` was stopped by a signal: 130 Ctrl-C
+(SIGINT), 143 SIGTERM, 129 SIGHUP (the terminal or SSH connection closed). Stopped by any of the
+three, `train` stops cleanly, saves when --save was given and prints its summary; a failed save
+exits 1 all the same. Messages go to stderr, results to stdout.
 NumPy and the engine are imported inside the commands, so that `scratchnet --help` is instant.
 """
 
@@ -12,14 +15,21 @@ import contextlib
 import dataclasses
 import json
 import math
+import shutil
 import signal
 import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: The signals that stop `train` cleanly; the exit code is 128 + the signal's number.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+EXIT_CODES_HELP = ("exit codes: 0 success; 1 runtime failure (a diverged run, a failed download or save); "
+                   "2 bad usage or configuration; 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (train stops cleanly, "
+                   "saves when --save was given and prints its summary)")
 
 
 class CommandError(Exception):
@@ -66,7 +76,9 @@ def _hyperparameter(text: str) -> tuple[str, float]:
 CONFIG_FLAGS: tuple[tuple[tuple[str, ...], str, Callable[[str], Any], str, str], ...] = (
     (("--dataset",), "dataset", str, "NAME", "dataset to train on (see `scratchnet datasets`)"),
     (("--data-dir",), "data_dir", str, "DIR", "where to find or download MNIST / Fashion-MNIST"),
-    (("--noise",), "noise", float, "X", "2-D problems: label noise, 0 to 0.5"),
+    (("--noise",), "noise", float, "X",
+     "2-D problems, 0 to 0.5: flips labels near the boundary (circle, xor), widens the clusters (gauss), "
+     "jitters the points (spiral, moons)"),
     (("--n-samples",), "n_samples", int, "N", "2-D problems: number of points"),
     (("--test-ratio",), "test_ratio", float, "X", "2-D problems: fraction of points kept for testing"),
     (("--subset-per-class",), "subset_per_class", int, "N", "train on N examples of each class"),
@@ -93,12 +105,20 @@ CONFIG_FLAGS: tuple[tuple[tuple[str, ...], str, Callable[[str], Any], str, str],
 )
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+#: The TrainConfig fields that `gradcheck` does not use (it checks one batch of the data on a
+#: freshly initialised network): their flags are left out of its help and refused.
+GRADCHECK_IGNORES = ("optimizer", "optimizer_params", "lr", "batch_size", "epochs", "steps", "gradient",
+                     "sampling", "eval_every", "eval_samples")
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, hidden: tuple[str, ...] = ()) -> None:
+    """A flag for every TrainConfig field; those of `hidden` fields are accepted but not in --help."""
     group = parser.add_argument_group("run settings (override --config; `scratchnet train --print-config` prints the defaults)")
     group.add_argument("--config", metavar="FILE", help="read settings from a TOML file")
     for flags, field, kind, metavar, help_text in CONFIG_FLAGS:
         action = "append" if field == "optimizer_params" else "store"
-        group.add_argument(*flags, dest=field, type=kind, metavar=metavar, help=help_text,
+        group.add_argument(*flags, dest=field, type=kind, metavar=metavar,
+                           help=argparse.SUPPRESS if field in hidden else help_text,
                            action=action, default=argparse.SUPPRESS)
 
 
@@ -106,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scratchnet",
         description="Watch a from-scratch NumPy neural network learn. Without a command, opens the app.",
+        epilog=EXIT_CODES_HELP,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -119,14 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
     app.set_defaults(handler=cmd_app)
 
     train = commands.add_parser("train", help="train headless, with progress on stderr",
-                                description="Train a network without the app.")
+                                description="Train a network without the app.", epilog=EXIT_CODES_HELP)
     _add_config_flags(train)
-    train.add_argument("--save", metavar="PATH", help="write a checkpoint at the end (also on Ctrl-C)")
+    train.add_argument("--save", metavar="PATH",
+                       help="write a checkpoint at the end (also when stopped by Ctrl-C, SIGTERM or SIGHUP)")
     train.add_argument("--resume", metavar="CHECKPOINT",
                        help="continue a saved run (flags may change epochs, steps, lr, eval-every)")
     train.add_argument("--metrics", metavar="FILE", help="write every evaluation to a CSV file")
+    train.add_argument("--overwrite", action="store_true",
+                       help="let --save and --metrics replace an existing file that is not one of ScratchNet's")
     train.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    train.add_argument("--print-config", action="store_true", help="print the settings as TOML and exit")
+    train.add_argument("--print-config", action="store_true",
+                       help="print the settings as TOML (as JSON with --json) and exit")
     train.set_defaults(handler=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="accuracy and confusion matrix of a checkpoint",
@@ -139,8 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     gradcheck = commands.add_parser("gradcheck", help="check backprop against numerical gradients",
                                     description="Compare backprop's gradient with central differences "
-                                                "(exit 1 if the verdict is 'wrong').")
-    _add_config_flags(gradcheck)
+                                                "(exit 1 if the verdict is 'wrong'). Training settings "
+                                                "(optimizer, lr, batch size, epochs, ...) do not apply.")
+    _add_config_flags(gradcheck, hidden=GRADCHECK_IGNORES)
     gradcheck.add_argument("--batch", type=int, default=5, metavar="N", help="rows in the checked batch (default 5)")
     gradcheck.add_argument("--sample", type=int, default=100, metavar="K",
                            help="entries checked per parameter (default 100; 0: all)")
@@ -191,19 +217,24 @@ def _exit_code(exc: Exception) -> int | None:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """The app on the flags' settings or a checkpoint, both checked first: a mistake is reported here,
-    as by `train`, before the screen is taken over."""
+    as by `train`, before the screen is taken over. Returns the app's exit code: 0 when quit, 1 after
+    an unhandled error, 128 + N after signal N (see tui.safety)."""
     from core.checkpoint import load_checkpoint
-    from core.training import check_resumable
+    from tui import safety
     from tui.app import ScratchNetApp
 
     if args.resume and args.config:
         raise CommandError("--config cannot be combined with --resume (the checkpoint has the settings)", EXIT_USAGE)
     ckpt = load_checkpoint(args.resume) if args.resume else None
-    config = _config_from_args(args, base=ckpt.config if ckpt else None)
-    if ckpt:
-        check_resumable(ckpt.config, config)
-    ScratchNetApp(config, resume=args.resume).run()
-    return EXIT_OK
+    config = _resume_config(args, ckpt) if ckpt else _config_from_args(args)
+    if not safety.has_terminal():
+        raise CommandError("the app needs a terminal on its input and output; to train without one, "
+                           "use `scratchnet train` (same flags)", EXIT_USAGE)
+    app = ScratchNetApp(config, resume=args.resume)
+    app.run()
+    if app.farewell:  # why it ended (a signal, an error), and where the run and the traceback went
+        print(app.farewell, file=sys.stderr)
+    return app.return_code or EXIT_OK
 
 
 # ---------------------------------------------------------------------- shared helpers
@@ -221,6 +252,32 @@ def _config_from_args(args: argparse.Namespace, base=None):
     return base.replace(**changes)
 
 
+def _resume_config(args: argparse.Namespace, ckpt):
+    """The config to continue checkpoint `ckpt` with: its own, with the flags given applied.
+
+    A new target wins: --epochs without --steps drops a saved steps target. A target at or below the
+    step the run is at, and a change to a field a resumed run cannot change, raise ConfigError.
+    """
+    from core.config import ConfigError
+    from core.training import check_resumable
+
+    config = _config_from_args(args, base=ckpt.config)
+    if hasattr(args, "epochs") and not hasattr(args, "steps"):
+        config = config.replace(steps=None)
+    check_resumable(ckpt.config, config)
+    if not (hasattr(args, "epochs") or hasattr(args, "steps")):
+        return config
+    target, per_epoch = config.total_steps(ckpt.n_train), config.steps_per_epoch(ckpt.n_train)
+    if target <= ckpt.step:
+        asked = f"--steps {target}" if config.steps is not None else \
+            f"--epochs {config.epochs} ({target} steps at {per_epoch} per epoch)"
+        raise ConfigError(
+            f"invalid target when resuming: {asked} is not past where the run stands: the run is at "
+            f"step {ckpt.step} of {ckpt.config.total_steps(ckpt.n_train)}; expected --steps above "
+            f"{ckpt.step} or --epochs above {ckpt.step // per_epoch}")
+    return config
+
+
 class Status:
     """One status line on stderr: rewritten in place on a terminal, else an occasional plain line."""
 
@@ -236,18 +293,23 @@ class Status:
         """Show `text`; off a terminal only if it is new and `important`, or `interval` seconds have passed."""
         now = time.monotonic()
         if self.tty:
-            self.stream.write("\r" + text.ljust(self.width))
+            self._write("\r" + text.ljust(self.width))
             self.width = len(text)
         elif text != self.last_text and (important or now - self.last_time >= self.interval):
-            self.stream.write(text + "\n")
+            self._write(text + "\n")
             self.last_time, self.last_text = now, text
-        self.stream.flush()
 
     def done(self) -> None:
         if self.tty and self.width:
-            self.stream.write("\n")
-            self.stream.flush()
+            self._write("\n")
         self.width = 0
+
+    def _write(self, text: str) -> None:
+        """Write and flush; a terminal that has gone away (SIGHUP: the SSH connection dropped) must
+        not keep a stopping run from being saved, so a failed write is dropped."""
+        with contextlib.suppress(OSError):
+            self.stream.write(text)
+            self.stream.flush()
 
 
 def _load_data(config):
@@ -302,53 +364,98 @@ def _print_json(data: dict[str, Any]) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.checkpoint import CheckpointError, is_checkpoint, load_checkpoint
-    from core.files import check_output
+    from core.checkpoint import load_checkpoint
     from core.training import TrainingSession
 
     if args.resume and args.config:
         raise CommandError("--config cannot be combined with --resume (the checkpoint has the settings)", EXIT_USAGE)
     ckpt = load_checkpoint(args.resume) if args.resume else None
-    config = _config_from_args(args, base=ckpt.config if ckpt else None)
+    config = _resume_config(args, ckpt) if ckpt else _config_from_args(args)
     if args.print_config:
-        print(config.toml(), end="")
+        if args.json:
+            _print_json(config.to_dict())
+        else:
+            print(config.toml(), end="")
         return EXIT_OK
-    if args.save:
-        check_output(args.save, "checkpoint", is_ours=is_checkpoint)  # a bad path is reported now, not after the run
+    outputs = _check_outputs(args)  # a bad path is reported now, not after the run
     dataset = _load_data(config)
     if ckpt:
         session = TrainingSession.from_checkpoint(ckpt, dataset, config)
     else:
         session = TrainingSession(config, dataset)
 
-    # Ctrl-C stops the run; pressed again while the run stops or is saved, it is ignored: it must
-    # not lose the checkpoint
+    # Ctrl-C, SIGTERM or SIGHUP stops the run; any of them again while the run stops or its files
+    # are written is ignored: it must not lose the checkpoint
     ctrl_c = CtrlC()
     with _catching_ctrl_c(ctrl_c):
         _train_with_progress(session, ctrl_c)
-        interrupted = ctrl_c.pressed
         final = session.snapshot()
-        if args.save:
-            try:
-                session.save_checkpoint(args.save)
-            except CheckpointError as exc:
-                raise CommandError(str(exc)) from None
-            print(f"checkpoint saved to {args.save}", file=sys.stderr)
-    if args.metrics:
-        _write_metrics(args.metrics, final.evaluations)
-    summary = _summary(final, session, args.save)
+        failures = _write_outputs(outputs, session, final)
+    saved = args.save if "checkpoint" in outputs and "checkpoint" not in failures else None
+    if saved:
+        print(f"checkpoint saved to {saved}", file=sys.stderr)
+    if "metrics file" in outputs and "metrics file" not in failures:
+        print(f"metrics written to {args.metrics}", file=sys.stderr)
+    summary = _summary(final, session, saved)
     if args.json:
         _print_json(summary)
     else:
         _print_summary(summary)
+    for message in failures.values():
+        print(f"scratchnet train: error: {message}", file=sys.stderr)
     if final.state in ("diverged", "error"):
         print(f"scratchnet train: {final.message}", file=sys.stderr)
         return EXIT_FAILURE
-    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+    if failures:
+        return EXIT_FAILURE
+    return 128 + ctrl_c.signum if ctrl_c.pressed else EXIT_OK
+
+
+def _check_outputs(args: argparse.Namespace) -> dict[str, Path]:
+    """The files `train` will write, {what: path}, checked before any work starts: PathError (exit 2)
+    for two outputs naming one file, a path that cannot be written, or an existing file that is not
+    ScratchNet's (unless --overwrite). The checkpoint being resumed may be the --save target."""
+    from core.checkpoint import is_checkpoint
+    from core.files import PathError, check_distinct, check_output, expand
+    from core.metrics import is_metrics_file
+
+    named = [(what, text, is_ours) for what, text, is_ours in (
+        ("checkpoint", args.save, is_checkpoint), ("metrics file", args.metrics, is_metrics_file)) if text is not None]
+    check_distinct({what: expand(text, what) for what, text, _ in named})
+    outputs = {}
+    for what, text, is_ours in named:
+        try:
+            outputs[what] = check_output(text, what, is_ours=is_ours, overwrite=args.overwrite)
+        except PathError as exc:
+            if not exc.overwritable:
+                raise
+            raise PathError(f"{exc}; pass --overwrite to replace it") from None
+    return outputs
+
+
+def _write_outputs(outputs: dict[str, Path], session, final) -> dict[str, str]:
+    """Save the checkpoint and write the metrics of the `final` snapshot, each whether or not the
+    other could be written (a full disk, a folder removed during the run). Returns {what: message}
+    for each that failed; prints nothing (the terminal may be gone: SIGHUP)."""
+    from core.checkpoint import CheckpointError
+    from core.metrics import write_metrics_csv
+
+    failures = {}
+    if "checkpoint" in outputs:
+        try:
+            session.save_checkpoint(outputs["checkpoint"])
+        except CheckpointError as exc:
+            failures["checkpoint"] = str(exc)
+    if "metrics file" in outputs:
+        try:
+            write_metrics_csv(outputs["metrics file"], final.evaluations)
+        except OSError as exc:
+            failures["metrics file"] = f"cannot write metrics to {outputs['metrics file']}: {exc.strerror or exc}"
+    return failures
 
 
 def _train_with_progress(session, ctrl_c: CtrlC) -> None:
-    """Run the session in a worker thread, showing progress, until it ends or Ctrl-C is pressed."""
+    """Run the session in a worker thread, showing progress, until it ends or a stop signal comes."""
     status = Status()
     worker = threading.Thread(target=session.run, name="scratchnet-trainer", daemon=True)
     session.start()
@@ -357,8 +464,8 @@ def _train_with_progress(session, ctrl_c: CtrlC) -> None:
     while worker.is_alive():
         worker.join(0.2)
         if ctrl_c.pressed and session.snapshot().state not in ("stopped", "finished"):
-            status.show("stopping...", important=True)
             session.stop()
+            status.show(f"stopping ({signal.Signals(ctrl_c.signum).name})...", important=True)
         snap = session.snapshot()
         status.show(_progress_line(snap), important=len(snap.evaluations) > seen_evaluations)
         seen_evaluations = len(snap.evaluations)
@@ -368,33 +475,42 @@ def _train_with_progress(session, ctrl_c: CtrlC) -> None:
 
 @dataclasses.dataclass
 class CtrlC:
-    """Whether Ctrl-C has been pressed. A plain attribute: the signal handler that sets it runs between
-    any two bytecodes of the main thread, so it must not take a lock (a threading.Event would
-    deadlock if a second press came while the first was setting it)."""
+    """Whether Ctrl-C has been pressed, or SIGTERM or SIGHUP received (both stop `train` as Ctrl-C
+    does), and which came first. A plain attribute: the signal handler that sets it runs between any
+    two bytecodes of the main thread, so it must not take a lock (a threading.Event would deadlock if
+    a second signal came while the first was setting it)."""
 
-    pressed: bool = False
+    signum: int | None = None
+
+    @property
+    def pressed(self) -> bool:
+        return self.signum is not None
 
 
 @contextlib.contextmanager
 def _catching_ctrl_c(ctrl_c: CtrlC) -> Iterator[None]:
-    """While inside, Ctrl-C (SIGINT) sets `ctrl_c.pressed` instead of raising KeyboardInterrupt at a
-    random point (which could be inside the session's lock). Once it has been pressed, the program is
-    on its way out: from then on Ctrl-C is ignored, so that a user pressing it again and again cannot
+    """While inside, Ctrl-C (SIGINT), SIGTERM and SIGHUP (STOP_SIGNALS) set `ctrl_c.signum` instead
+    of raising KeyboardInterrupt or ending the process at a random point (which could be inside the
+    session's lock, or before the checkpoint is saved). Once one has come, the program is on its way
+    out: from then on all three are ignored, so that a user pressing Ctrl-C again and again cannot
     break the exit (Python's own handler would raise in the middle of it, and while the interpreter
-    shuts down the signal would kill the process). Only in the main thread, and not when SIGINT is
-    ignored."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    shuts down the signal would kill the process). Only in the main thread, and not for a signal
+    that is ignored (as `nohup` ignores SIGHUP)."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def pressed(signum, frame) -> None:
-        ctrl_c.pressed = True
+    def received(signum, frame) -> None:
+        if ctrl_c.signum is None:
+            ctrl_c.signum = signum
 
-    previous = signal.signal(signal.SIGINT, pressed)
+    caught = [signum for signum in STOP_SIGNALS if signal.getsignal(signum) is not signal.SIG_IGN]
+    previous = {signum: signal.signal(signum, received) for signum in caught}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN if ctrl_c.pressed else previous)
+        for signum in caught:
+            signal.signal(signum, signal.SIG_IGN if ctrl_c.pressed else previous[signum])
 
 
 def _progress_line(snap) -> str:
@@ -439,22 +555,6 @@ def _print_summary(summary: dict[str, Any]) -> None:
     print(f"  test  loss {_number(summary['test_loss'])}  accuracy {_percent(summary['test_accuracy'])}")
 
 
-def _write_metrics(path: str, evaluations) -> None:
-    import csv
-    import dataclasses
-
-    from core.metrics import EVAL_COLUMNS
-
-    try:
-        with open(path, "w", newline="") as file:
-            writer = csv.writer(file)
-            writer.writerow(EVAL_COLUMNS)
-            writer.writerows(dataclasses.astuple(record) for record in evaluations)
-    except OSError as exc:
-        raise CommandError(f"cannot write metrics to {path}: {exc.strerror or exc}") from None
-    print(f"metrics written to {path}", file=sys.stderr)
-
-
 # ---------------------------------------------------------------------- evaluate
 
 
@@ -466,8 +566,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.training import build_network
 
     ckpt = load_checkpoint(args.checkpoint)
-    changes = {key: getattr(args, key) for key in ("dataset", "data_dir") if getattr(args, key) is not None}
-    config = ckpt.config.replace(**changes)
+    # a checkpoint is data, not instructions: the folder it names is not searched or downloaded into
+    changes = {"dataset": args.dataset} if args.dataset is not None else {}
+    config = ckpt.config.replace(data_dir=args.data_dir, **changes)
     dataset = _load_data(config)
     net = build_network(config, dataset)
     try:
@@ -478,8 +579,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"the checkpoint's network has {shape}; {dataset.name} has {dataset.n_features} features "
             f"and {dataset.n_classes} classes", EXIT_USAGE) from None
     x = dataset.x_test.astype(net.dtype, copy=False)
-    loss, accuracy = evaluate(net, x, dataset.t_test)
-    confusion = confusion_matrix(dataset.t_test, predict_labels(net, x), dataset.n_classes)
+    with np.errstate(all="ignore"):  # a network whose outputs overflow shows it as a loss of nan or inf
+        loss, accuracy = evaluate(net, x, dataset.t_test)
+        confusion = confusion_matrix(dataset.t_test, predict_labels(net, x), dataset.n_classes)
     per_class = per_class_accuracy(confusion)
     results = {
         "checkpoint": args.checkpoint,
@@ -498,10 +600,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{args.checkpoint}: {'-'.join(map(str, net.sizes))} network after {ckpt.step} steps")
     print(f"{dataset.name} test set, {len(x)} rows: loss {_number(loss)}, accuracy {_percent(accuracy)}\n")
-    name_width = max(len("class"), *(len(f"{i} {n}") for i, n in enumerate(dataset.class_names)))
+    labels = [str(i) if name == str(i) else f"{i} {name}" for i, name in enumerate(dataset.class_names)]
+    name_width = max(len("class"), *map(len, labels))
     print(f"{'class'.ljust(name_width)}  {'rows':>6}  {'accuracy':>8}")
-    for i, row in enumerate(results["classes"]):
-        label = f"{i} {row['name']}"
+    for label, row in zip(labels, results["classes"]):
         print(f"{label.ljust(name_width)}  {row['rows']:>6}  {_percent(row['accuracy']):>8}")
     print("\nconfusion matrix (rows: true class, columns: predicted class)")
     width = max(len(str(confusion.max())), len(str(dataset.n_classes - 1))) + 1
@@ -522,6 +624,10 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
     if args.batch < 1 or args.sample < 0:
         raise CommandError("--batch must be at least 1 and --sample at least 0", EXIT_USAGE)
+    ignored = [flags[0] for flags, field, *_ in CONFIG_FLAGS if field in GRADCHECK_IGNORES and hasattr(args, field)]
+    if ignored:
+        raise CommandError(f"gradcheck does not use {', '.join(ignored)}: it checks one batch (--batch) on a "
+                           f"freshly initialised network, without training", EXIT_USAGE)
     config = _config_from_args(args)
     dataset = _load_data(config)
     if args.batch > dataset.n_train:
@@ -551,8 +657,9 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
             print("  ".join(cell.rjust(w) if i and i < 6 else cell.ljust(w)
                             for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
         print()
+        width = min(max(shutil.get_terminal_size().columns, 40), 100)
         for note in result.notes:
-            print(textwrap.fill(note, width=100, initial_indent="* ", subsequent_indent="  "))
+            print(textwrap.fill(note, width=width, initial_indent="* ", subsequent_indent="  "))
         print(f"\nverdict: {result.verdict}")
     return EXIT_FAILURE if result.verdict == "wrong" else EXIT_OK
 
