@@ -25,6 +25,7 @@ from tui.components.decision_view import DecisionView
 from tui.components.file_dialog import ConfirmDialog, PathDialog
 from tui.components.gradcheck_view import GradCheckView
 from tui.components.help_screen import HelpScreen
+from tui.components.unsaved_dialog import UnsavedDialog
 from tui.components.weights_view import WeightsView
 
 SIZES = [(80, 24), (120, 40)]
@@ -201,7 +202,9 @@ async def test_r_reinitialises_and_c_collapses_the_form():
         await pilot.press("n", "n")
         await wait_for(pilot, lambda: snap(app).step == 2, what="two steps")
         old = app.session
-        await pilot.press("r")
+        await pilot.press("r")  # two unsaved steps: it asks first
+        assert isinstance(app.screen, UnsavedDialog)
+        await pilot.press("d")  # discard them
         await wait_for(pilot, lambda: app.session is not old and not app.loading, what="a new session")
         assert snap(app).step == 0 and snap(app).state == "ready"
         assert old.snapshot().state == "stopped"
@@ -353,6 +356,8 @@ async def test_views_follow_a_new_network():
         app.query_one("#f-dataset").value = "moons"
         await pilot.pause()
         await pilot.press("r")
+        assert isinstance(app.screen, UnsavedDialog)  # the trained network goes only when the user says so
+        await pilot.press("d")
         await wait_for(pilot, lambda: app.session is not old_session and not app.loading, what="a new session")
         await pilot.pause(0.3)
         view = app.query_one(DecisionView)
@@ -410,10 +415,10 @@ async def test_save_then_load_restores_the_weights(tmp_path, monkeypatch):
         await pilot.press("enter")
         await wait_for(pilot, lambda: (tmp_path / "run.npz").exists(), what="the checkpoint file")
 
-        await pilot.press("r")  # a fresh network: the trained weights are gone
+        await pilot.press("n")
+        await wait_for(pilot, lambda: snap(app).step == 6, what="a step after the save")
+        await pilot.press("r", "d")  # a fresh network (discarding the unsaved step): the trained weights are gone
         await wait_for(pilot, lambda: snap(app).step == 0 and not app.loading, what="re-initialisation")
-        await pilot.press("n", "n")
-        await wait_for(pilot, lambda: snap(app).step == 2, what="two steps")
         fresh = app.session.snapshot(weights=True).weights
         assert not np.array_equal(fresh["W1"], saved["W1"])
 
@@ -462,15 +467,14 @@ async def test_loading_a_bad_checkpoint_says_why(tmp_path):
     app = ScratchNetApp(LONG_CIRCLE)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        notes = record_notifications(app)
         session = app.session
         await pilot.press("ctrl+o")
         app.screen.query_one(Input).value = str(bad)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: not app.loading, what="the load to fail")
-        await pilot.pause()
-        assert app.session is session
-        assert any("bad.npz" in n for n in notes), notes
+        assert isinstance(app.screen, PathDialog)  # refused in the dialog, with the reason
+        assert "bad.npz is not a ScratchNet checkpoint" in str(app.screen.query_one("#path-error").render())
+        await pilot.press("escape")
+        assert app.session is session and not app.loading
         await pilot.press("n")
         await wait_for(pilot, lambda: snap(app).step == 1, what="the app to go on")
 
@@ -516,7 +520,10 @@ async def test_divergence_is_shown_and_the_app_lives_on():
         # the app goes on: a lower learning rate, a new run
         app.query_one("#f-lr", Input).value = "0.1"
         await pilot.pause()
-        await press(pilot, "space")
+        assert snap(app).step > 0
+        await pilot.press("space")
+        assert isinstance(app.screen, UnsavedDialog)  # the diverged run's steps go only when the user says so
+        await press(pilot, "d")
         await wait_for(pilot, lambda: snap(app).state == "training" and snap(app).step > 10, what="a new run")
         await stop(pilot)
 
@@ -546,7 +553,9 @@ async def test_an_exception_in_the_worker_is_shown_and_the_app_lives_on(monkeypa
         await pilot.press("2", "1", "question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
-        await press(pilot, "space")  # a new run
+        await pilot.press("space")  # a new run, once the two unsaved steps are discarded
+        assert isinstance(app.screen, UnsavedDialog)
+        await press(pilot, "d")
         await wait_for(pilot, lambda: snap(app).state == "training", what="a new run")
         await stop(pilot)
 

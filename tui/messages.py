@@ -32,6 +32,7 @@ class SessionReady(Message):
     dataset: Any
     token: int = 0  # which request it answers (a newer request makes it stale)
     source: str = ""  # the checkpoint path it was loaded from, if any
+    continued: bool = False  # True when it continues the app's current run (e.g. for more epochs)
 
 
 @dataclass
@@ -68,6 +69,11 @@ class CheckpointSaved(Message):
 
 @dataclass
 class ConfigEdited(Message):
-    """The configuration form changed; `errors` maps field ids to what is wrong with them."""
+    """The configuration form changed; `errors` maps field ids to what is wrong with them.
+
+    `committed`: the user finished editing a field (enter, or focus left it), as opposed to a keystroke
+    on the way to a value (typing 5e-4 passes through 5).
+    """
 
     errors: dict[str, str]
+    committed: bool = False

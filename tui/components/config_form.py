@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from typing import Any, Callable
 
 from textual import on
@@ -34,10 +35,31 @@ PARAM_LABELS = {"momentum": "momentum", "decay_rate": "decay rate", "beta1": "be
 GRADIENT_HINTS = {
     "numerical": "slow on purpose: forward passes for every weight, every step; use a tiny network",
 }
+#: Settings that suit each kind of dataset: TF Playground's for the 2-D problems, TrainConfig's own
+#: for images. Choosing a dataset of another kind brings its values into the fields still at the
+#: values of the kind left behind (the fields the user has not set).
+FAMILY_DEFAULTS = {
+    "2d": {"batch_size": 10, "lr": 0.03},
+    "image": {"batch_size": TrainConfig.batch_size, "lr": TrainConfig.lr},
+}
+
+
+def dataset_kind(name: object) -> str | None:
+    """The kind of a registered dataset ("image" or "2d"), else None."""
+    return DATASETS[name].kind if isinstance(name, str) and name in DATASETS else None
 
 
 class ParseError(ValueError):
     pass
+
+
+class TextField(Input):
+    """An Input that claims the keys it types (letters, digits, punctuation, space): while it has the
+    focus, the footer offers only keys that work here (f1 for help, not ?), not the app's one-key
+    commands, which would type here instead. (The bindings never run: the Input takes those keys first.)"""
+
+    TYPED = string.digits + string.ascii_letters + string.punctuation.replace(",", "")
+    BINDINGS = [Binding(",".join([*TYPED, "comma", "space"]), "typed", "Typed", show=False)]
 
 
 def parse_int(text: str) -> int:
@@ -88,10 +110,12 @@ def parse_weight_init(text: str) -> str | float:
 
 
 def fmt_value(value: Any) -> str:
+    """A value as the form shows it; a float reads back as the same float (0.1, not 0.1000000001)."""
     if isinstance(value, (tuple, list)):
         return ",".join(str(v) for v in value)
     if isinstance(value, float):
-        return f"{value:g}"
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
     return "" if value is None else str(value)
 
 
@@ -167,6 +191,7 @@ class ConfigForm(VerticalScroll):
     def __init__(self, config: TrainConfig, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.base = config
+        self.kind = dataset_kind(config.dataset)  # the kind of dataset the fields' values suit
         self.errors: dict[str, str] = {}
         self._status = ""
         self._parsers: dict[str, Callable[[str], Any]] = {
@@ -185,7 +210,7 @@ class ConfigForm(VerticalScroll):
     # --------------------------------------------------------------------------- composing
 
     def _input(self, field: str, value: Any, **kwargs: Any) -> Input:
-        return Input(fmt_value(value), id=f"f-{field}", compact=True, select_on_focus=False, **kwargs)
+        return TextField(fmt_value(value), id=f"f-{field}", compact=True, select_on_focus=False, **kwargs)
 
     def _select(self, field: str, options: list[tuple[str, Any]], value: Any) -> Select:
         return Select(options, value=value, allow_blank=False, id=f"f-{field}", compact=True)
@@ -261,6 +286,7 @@ class ConfigForm(VerticalScroll):
     def set_config(self, config: TrainConfig) -> None:
         """Show `config` (e.g. one loaded from a checkpoint); it becomes the base for hidden fields."""
         self.base = config
+        self.kind = dataset_kind(config.dataset)  # its values are the user's: no family defaults
         params = self._params_of(config)
         for field, control in self._controls().items():
             value = params.get(field) if field in OPTIMIZER_PARAMS else getattr(config, field, None)
@@ -296,8 +322,13 @@ class ConfigForm(VerticalScroll):
         return {str(w.id)[2:]: w for w in self.query("Input, Select") if w.id and str(w.id).startswith("f-")}
 
     def build(self) -> tuple[TrainConfig | None, dict[str, str]]:
-        """The config the form describes, or None and the reason for each invalid field."""
+        """The config the form describes, or None and the reason for each invalid field.
+
+        An optimizer hyperparameter at its default is left unset unless the base config sets it, so
+        that a config shown unchanged builds back equal (Adam's betas shown are not betas set).
+        """
         controls = self._controls()
+        explicit = dict(self.base.optimizer_params)
         errors: dict[str, str] = {}
         values: dict[str, Any] = {}
         optimizer = str(controls["optimizer"].value)
@@ -318,7 +349,8 @@ class ConfigForm(VerticalScroll):
                 errors[field] = str(error)
                 continue
             if field in OPTIMIZER_PARAMS:
-                params[field] = value
+                if field in explicit or value != DEFAULTS[optimizer][field]:
+                    params[field] = value
             else:
                 values[field] = value
         values["optimizer_params"] = params
@@ -358,13 +390,35 @@ class ConfigForm(VerticalScroll):
         if control_id == "f-dataset":
             name = str(event.value)
             self.query_one("#row-dataset", FieldRow).set_hint(DATASETS[name].description if name in DATASETS else "")
+            self._bring_family_defaults(dataset_kind(name))
         elif control_id == "f-gradient":
             self.query_one("#row-gradient", FieldRow).set_hint(GRADIENT_HINTS.get(str(event.value), ""))
         if control_id in ("f-dataset", "f-optimizer"):
             self._show_relevant()
         self.post_message(ConfigEdited(self.validate()))
 
+    def _bring_family_defaults(self, kind: str | None) -> None:
+        """Moving to another kind of dataset: each field still at the old kind's default takes the new one's."""
+        old, self.kind = self.kind, kind
+        if old == kind or old not in FAMILY_DEFAULTS or kind not in FAMILY_DEFAULTS:
+            return
+        controls = self._controls()
+        for field, value in FAMILY_DEFAULTS[kind].items():
+            control = controls[field]
+            try:
+                unset = self._parsers[field](str(control.value)) == FAMILY_DEFAULTS[old][field]
+            except ParseError:
+                unset = False
+            if unset:
+                control.value = fmt_value(value)
+
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.screen.focus_next()
+        self.screen.focus_next()  # which commits the edit (Input.Blurred)
+
+    @on(Input.Blurred)
+    def _left(self, event: Input.Blurred) -> None:
+        event.stop()
+        if self.is_mounted:
+            self.post_message(ConfigEdited(self.validate(), committed=True))

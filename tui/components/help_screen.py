@@ -53,7 +53,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "ScratchNet keys"
-            scroll.border_subtitle = "escape closes"
+            scroll.border_subtitle = "↑↓ scroll · escape closes"
             scroll.can_focus = True
             yield Static(INTRO, id="help-intro")
             yield Static(self._table(), id="help-keys")

@@ -129,7 +129,9 @@ class WeightsView(Widget, can_focus=True):
     `set_weights(weights, image_shape)`: a dict of parameters (W1, b1, W2, ...; biases are
     ignored) and the images' (rows, cols) or None for data that are not images. The first line
     says what the page shows, the colour scale (±max |w| of the layer) and the page number.
-    Keys: pagedown/pageup (or right/left) page, home/end, l next layer, z tile size.
+    Keys when focused: pagedown/pageup (or right/left) page, home/end. The app's own keys work
+    wherever the focus is: , . page (next_page, prev_page), < > layers (next_layer, prev_layer),
+    z the tile size (toggle_zoom).
     """
 
     DEFAULT_CSS = """
@@ -148,8 +150,6 @@ class WeightsView(Widget, can_focus=True):
         Binding("pageup,left", "prev_page", "Prev page"),
         Binding("home", "first_page", "First page", show=False),
         Binding("end", "last_page", "Last page", show=False),
-        Binding("l", "next_layer", "Next layer"),
-        Binding("z", "toggle_zoom", "Tile size"),
     ]
 
     zoom: reactive[str] = reactive("auto")
@@ -262,6 +262,7 @@ class WeightsView(Widget, can_focus=True):
         self.page = (self.page - 1) % max(1, len(self._plan))
 
     def next_layer(self) -> None:
+        """The first page of the next layer (after the last, the first layer's)."""
         pages = self.pages
         if not pages:
             return
@@ -270,6 +271,16 @@ class WeightsView(Widget, can_focus=True):
             if pages[i].layer != layer:
                 self.page = i
                 return
+
+    def prev_layer(self) -> None:
+        """The first page of the previous layer (before the first, the last layer's)."""
+        pages = self.pages
+        if not pages:
+            return
+        layers = list(dict.fromkeys(page.layer for page in pages))
+        layer = pages[min(self.page, len(pages) - 1)].layer
+        previous = layers[layers.index(layer) - 1]
+        self.page = next(i for i, page in enumerate(pages) if page.layer == previous)
 
     def toggle_zoom(self) -> None:
         """Cycle the tile size: auto -> full -> half -> third -> auto."""
@@ -286,12 +297,6 @@ class WeightsView(Widget, can_focus=True):
 
     def action_last_page(self) -> None:
         self.page = max(0, self.page_count - 1)
-
-    def action_next_layer(self) -> None:
-        self.next_layer()
-
-    def action_toggle_zoom(self) -> None:
-        self.toggle_zoom()
 
     def watch_page(self) -> None:
         self.refresh()
@@ -415,8 +420,8 @@ class WeightsView(Widget, can_focus=True):
         for panel in page.panels:
             fan_in, fan_out = panel.shape
             scale = format_scale(self.scales[panel.layer])
-            if panel.whole:
-                choices = [f"{panel.layer} {fan_in}x{fan_out} {scale}", f"{panel.layer} {scale}", panel.layer]
+            if panel.whole:  # drawn transposed: a row per unit (fan_out), a column per input (fan_in)
+                choices = [f"{panel.layer} {fan_out}x{fan_in} {scale}", f"{panel.layer} {scale}", panel.layer]
             else:
                 choices = [f"{panel.layer} units {panel.row0 + 1}-{panel.row1} of {fan_out}, "
                            f"inputs {panel.col0 + 1}-{panel.col1} of {fan_in}", panel.layer]
@@ -438,8 +443,8 @@ class WeightsView(Widget, can_focus=True):
         if page.kind == "tiles":
             th, tw = pooled_shape(self.image_shape, page.factor)
             n = page.shape[1]
-            whats = (f"{page.layer} units {page.start + 1}-{page.stop} of {n} ({tw}x{th})",
-                     f"{page.layer} {page.start + 1}-{page.stop}/{n} {tw}x{th}",
+            whats = (f"{page.layer} units {page.start + 1}-{page.stop} of {n} ({th}x{tw})",  # rows x columns
+                     f"{page.layer} {page.start + 1}-{page.stop}/{n} {th}x{tw}",
                      f"{page.start + 1}-{page.stop}/{n}")
             scale = self.page_scale(page)
         else:
