@@ -24,7 +24,7 @@ from core.datasets import DATASETS, Dataset
 from core.datasets.errors import ConfigError  # defined there so that dataset settings raise it too
 from core.datasets.mnist import IMAGE_SHAPE
 from core.datasets.toy2d import MAX_NOISE, MAX_SAMPLES, MIN_SAMPLES
-from core.files import PathError, read_input
+from core.files import PathError, atomic_write, read_input
 from core.layers import LOSSES, OUTPUTS, OutputWithLoss
 from core.metrics import EVAL_CHUNK
 from core.network import ACTIVATIONS, DTYPES, WEIGHT_INITS
@@ -293,8 +293,9 @@ class TrainConfig:
             raise ConfigError(f"{where}: {exc}") from None
 
     def to_toml(self, path: str | os.PathLike) -> None:
-        with open(path, "wb") as file:
-            file.write(self.toml().encode())
+        """Write toml() to `path`, whole or not at all (core.files.atomic_write)."""
+        text = self.toml().encode()
+        atomic_write(path, lambda file: file.write(text))
 
     def toml(self) -> str:
         """The config as TOML text (unset fields, which TOML cannot write as None, left out)."""
