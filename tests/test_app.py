@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 from textual import events
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
 from core.config import TrainConfig
 from core.gradcheck import VERDICTS
@@ -672,3 +672,14 @@ async def test_help_screen_and_command_palette_list_every_action():
         step = next(c for c in commands if c.title.startswith("One step"))
         await step.callback()
         await wait_for(pilot, lambda: snap(app).step == 1, what="a step from the palette")
+
+
+async def test_a_hidden_list_too_long_for_its_field_is_shown_whole_beneath_it():
+    app = ScratchNetApp(LONG_CIRCLE.replace(hidden=(100,) * 6))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        note = app.query_one("#row-hidden .field-note", Static)
+        await wait_for(pilot, lambda: "100" in str(note.render()), what="the whole list")
+        assert str(note.render()) == "6 hidden layers: 100, 100, 100, 100, 100, 100"
+        app.query_one("#f-hidden", Input).value = "8,4"  # fits: no note
+        await wait_for(pilot, lambda: str(note.render()) == "", what="the note to go")

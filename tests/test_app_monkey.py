@@ -39,6 +39,7 @@ from tui.components.config_form import ConfigForm
 from tui.components.file_dialog import ConfirmDialog, PathDialog
 from tui.components.help_screen import HelpScreen
 from tui.components.status_bar import StatusBar
+from tui.components.unsaved_dialog import UnsavedDialog
 from tui.components.weights_view import WeightsView
 
 # Runs that do not end during a test.
@@ -532,6 +533,8 @@ async def test_loading_a_checkpoint_while_training(tmp_path, runs):
         await wait_for(pilot, lambda: isinstance(app.screen, PathDialog), what="the load dialog")
         app.screen.query_one(Input).value = str(path)
         await send(pilot, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, UnsavedDialog), what="the question: the run has unsaved steps")
+        await send(pilot, "d")
         await wait_for(pilot, lambda: app.session is not old and not app.loading, what="the loaded session")
         assert old.snapshot().state == "stopped"
         await wait_for(pilot, lambda: runs.live == 1, what="only the loaded session's loop")

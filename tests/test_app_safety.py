@@ -17,8 +17,9 @@ from core.config import TrainConfig
 from tests.app_driving import ready, wait_for
 from tui import safety
 from tui.app import ScratchNetApp
-from tui.components.file_dialog import ChoiceDialog, ConfirmDialog, PathDialog
+from tui.components.file_dialog import ChoiceDialog, ConfirmDialog, PathDialog, checkpoint_output
 from tui.components.help_screen import HelpScreen
+from tui.components.unsaved_dialog import UnsavedDialog
 
 #: A small problem that trains for as long as a test needs.
 CIRCLE = TrainConfig(dataset="circle", n_samples=200, hidden=(8,), batch_size=10, epochs=100_000)
@@ -381,3 +382,26 @@ async def test_the_help_screen_shows_every_key_whole_at_80x24():
         await pilot.press("end")
         await pilot.pause()
         assert scroll.scroll_y == scroll.max_scroll_y, "the last rows can be reached"
+
+
+async def test_two_answers_in_a_row_close_a_dialog_once():
+    """Keys that land while a dialog closes (y then escape, q then q) answered it a second time, and
+    the second dismiss popped the main screen: ScreenStackError, the app gone (found by the monkey)."""
+    app = ScratchNetApp(CIRCLE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        for dialog, first, second in [
+            (ConfirmDialog("Quit?", "Really?"), lambda d: d.action_answer(False), lambda d: d.action_cancel()),
+            (UnsavedDialog(3, "re-initialise"), lambda d: d.answer("cancel"), lambda d: d.answer("discard")),
+            (PathDialog("Save", "x.npz", check=checkpoint_output), lambda d: d.action_cancel(),
+             lambda d: d.action_cancel()),
+            (HelpScreen([("q", "Quit")]), lambda d: d.action_dismiss_help(), lambda d: d.action_dismiss_help()),
+        ]:
+            answers = []
+            app.push_screen(dialog, answers.append)
+            await pilot.pause()
+            first(dialog)
+            second(dialog)
+            await pilot.pause()
+            assert app.is_running and app.screen is app.main, type(dialog).__name__
+            assert len(answers) == 1, (type(dialog).__name__, answers)

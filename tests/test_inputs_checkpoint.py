@@ -8,7 +8,6 @@ import io
 import json
 import os
 import struct
-import tracemalloc
 import zipfile
 
 import numpy as np
@@ -19,6 +18,7 @@ from core.checkpoint import MAX_INFLATED_BYTES, CheckpointError, load_checkpoint
 from core.config import TrainConfig
 from core.datasets import download, load_dataset
 from core.training import TrainingSession
+from tests import memory_peak
 from tui.cli import main
 
 BOMB_BYTES = 2 * MAX_INFLATED_BYTES  # 128 MiB of zeros, about 130 KB once compressed
@@ -44,15 +44,7 @@ def arrays_of(path) -> dict:
 
 def refused_within(path, peak_allowed: int = PEAK_ALLOWED) -> str:
     """The CheckpointError message of loading `path`, asserting the load's memory peak stayed small."""
-    tracemalloc.start()
-    try:
-        with pytest.raises(CheckpointError) as info:
-            load_checkpoint(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < peak_allowed, f"loading took {peak:,} bytes at its peak"
-    return str(info.value)
+    return memory_peak.refused_within(CheckpointError, lambda: load_checkpoint(path), peak_allowed)
 
 
 @pytest.mark.parametrize("entry", ["weights/W1", "notes"])

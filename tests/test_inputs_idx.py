@@ -3,12 +3,12 @@
 import gzip
 import os
 import struct
-import tracemalloc
 
 import pytest
 
 from core.datasets import DatasetError, read_images, read_labels
 from core.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, MAX_IDX_BYTES
+from tests import memory_peak
 
 EXTRA_BYTES = 2**27  # 128 MiB of zeros behind the data, about 130 KB once compressed
 PEAK_ALLOWED = 2**20 * 4  # a small file's worth (the reader works a 1 MiB chunk at a time)
@@ -24,15 +24,8 @@ def gzip_file(path, head: bytes, zeros: int = 0) -> None:
 
 
 def refused_within(reader, path, peak_allowed: int = PEAK_ALLOWED) -> str:
-    tracemalloc.start()
-    try:
-        with pytest.raises(DatasetError) as info:
-            reader(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < peak_allowed, f"reading took {peak:,} bytes at its peak"
-    return str(info.value)
+    """The DatasetError message of `reader(path)`, asserting its memory peak stayed small."""
+    return memory_peak.refused_within(DatasetError, lambda: reader(path), peak_allowed)
 
 
 def test_data_past_what_the_header_declares_is_refused_without_inflating_it(tmp_path):

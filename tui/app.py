@@ -28,6 +28,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -35,9 +36,10 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Static
 from textual.worker import Worker, WorkerState
 
-from core.checkpoint import CheckpointError, load_checkpoint
-from core.config import ConfigError, TrainConfig
+from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from core.config import FIELDS, ConfigError, TrainConfig
 from core.datasets import Dataset, DatasetError
+from core.files import atomic_write
 from core.gradcheck import GradCheckCancelled, gradient_check
 from core.training import ENDED, RESUMABLE, TrainingSession, build_network, load_data
 from tui.components.charts import AccuracyChart, LossChart
@@ -45,9 +47,12 @@ from tui.components.config_form import ConfigForm, error_field
 from tui.components.decision_view import DecisionView
 from tui.components.gradcheck_view import GradCheckView
 from tui.components.weights_view import WeightsView
-from tui.components.file_dialog import ConfirmDialog, PathDialog
+from tui.components.file_dialog import (ChoiceDialog, ConfirmDialog, PathDialog, checkpoint_input,
+                                        checkpoint_output, screenshot_output)
 from tui.components.help_screen import HelpScreen
+from tui.components.unsaved_dialog import UnsavedDialog
 from tui.components.status_bar import StatusBar
+from tui import safety
 from tui.messages import (
     CheckpointSaved,
     ConfigEdited,
@@ -149,14 +154,16 @@ class Command:
 
 
 COMMANDS = (
-    Command("space", "Start / pause / resume", "Start training with the configuration, pause, or resume", "toggle_run"),
+    Command("space", "Start / pause / resume / continue", "Start training with the configuration, pause, resume, or continue "
+            "a stopped run (a finished one for another `epochs`)", "toggle_run"),
     Command("n", "One step", "Do one training step (pauses a running session first)", "step"),
     Command("s", "Stop", "End the run (the network is kept: inspect it, save it)", "stop"),
-    Command("r", "Re-initialise", "Build a fresh network from the configuration", "reinit"),
+    Command("r", "Re-initialise", "Build a fresh network from the configuration (asks first when the run "
+            "has unsaved steps)", "reinit"),
     Command("g", "Gradient check", "Check backprop against numerical gradients (g again cancels)", "gradcheck"),
     Command("[", "Halve the learning rate", "Halve the learning rate of the session", "lr_down"),
     Command("]", "Double the learning rate", "Double the learning rate of the session", "lr_up"),
-    Command("1", "View: loss", "Training loss per step, smoothed, and test loss", "view('loss')"),
+    Command("1", "View: loss", "Batch loss per step (and smoothed); train and test loss per evaluation", "view('loss')"),
     Command("2", "View: accuracy", "Train and test accuracy per evaluation", "view('accuracy')"),
     Command("3", "View: weights", "First-layer weights as images, the other layers as heatmaps", "view('weights')"),
     Command("4", "View: gradient check", "The gradient-check table", "view('gradcheck')"),
@@ -164,11 +171,13 @@ COMMANDS = (
     Command("l", "Log / linear loss axis", "Toggle the loss chart's y axis", "toggle_log"),
     Command("w", "Redraw the weights", "Draw the weights as they are now", "refresh_weights"),
     Command(", .", "Previous / next weights page", "Page through the weight tiles", "weights_page(1)"),
+    Command("< >", "Previous / next weights layer", "Jump to the previous or next layer's weights", "weights_layer(1)"),
+    Command("z", "Weight tile size", "Cycle the size of the weight tiles: auto, full, half, third", "weights_zoom"),
     Command("c", "Show / hide the configuration", "Collapse the configuration pane (more room at 80x24)", "toggle_config"),
     Command("e", "Edit the configuration", "Move to the configuration pane (escape comes back)", "focus_config"),
     Command("ctrl+s", "Save a checkpoint", "Write the weights, optimizer state and history to a .npz file", "save"),
     Command("ctrl+o", "Load a checkpoint", "Load a .npz checkpoint to resume training or inspect it", "load"),
-    Command("?", "Help", "The list of keys", "help"),
+    Command("? f1", "Help", "The list of keys (f1 where ? would be typed into a field)", "help"),
     Command("q", "Quit", "Quit (asks first while training)", "quit"),
 )
 
@@ -188,6 +197,7 @@ class ScratchNetApp(App):
         Binding("space", "toggle_run('start')", "Start", key_display="space", id="start"),
         Binding("space", "toggle_run('pause')", "Pause", key_display="space", id="pause"),
         Binding("space", "toggle_run('resume')", "Resume", key_display="space", id="resume"),
+        Binding("space", "toggle_run('continue')", "Continue", key_display="space", id="continue"),
         Binding("n", "step", "Step"),
         Binding("s", "stop", "Stop"),
         Binding("r", "reinit", "Reset"),
@@ -203,11 +213,14 @@ class ScratchNetApp(App):
         Binding("w", "refresh_weights", "Redraw weights", show=False),
         Binding("comma", "weights_page(-1)", "Prev page", show=False),
         Binding("full_stop", "weights_page(1)", "Next page", show=False),
+        Binding("less_than_sign", "weights_layer(-1)", "Prev layer", show=False),
+        Binding("greater_than_sign", "weights_layer(1)", "Next layer", show=False),
+        Binding("z", "weights_zoom", "Tile size", show=False),
         Binding("c", "toggle_config", "Config", show=False),
         Binding("e", "focus_config", "Edit", show=False),
         Binding("ctrl+s", "save", "Save", show=False, priority=True),
         Binding("ctrl+o", "load", "Load", show=False, priority=True),
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("question_mark,f1", "help", "Help"),  # the footer shows f1 where ? is typed (TextField)
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
@@ -232,6 +245,9 @@ class ScratchNetApp(App):
         self._datasets_lock = threading.Lock()
         self._prepare_token = 0
         self._pending: str | None = None  # "start" or "step" once the session being built is ready
+        self._saved_step = 0  # the session's step when it was built, loaded or last saved
+        self._pending_edits: list[str] = []  # form fields edited that need a fresh network (r)
+        self._after_save: tuple[TrainingSession, Callable[[], Any]] | None = None  # "save first, then ..."
         self._note = ""  # shown in the status line's message row (loading progress, ...)
         self._drawn: dict[str, tuple] = {}  # view -> what it last drew
         self._drawn_at: dict[str, float] = {}
@@ -242,6 +258,7 @@ class ScratchNetApp(App):
         self.gradcheck_running = False
         self.gradcheck_result = None
         self._quitting = False
+        self.farewell = ""  # what `scratchnet app` says on stderr after the app ended unexpectedly
 
     # ------------------------------------------------------------------------------ layout
 
@@ -273,6 +290,8 @@ class ScratchNetApp(App):
         return self.main.query_one(f"#view-{view}")
 
     def on_mount(self) -> None:
+        safety.install_signal_handlers(self)  # SIGTERM, SIGHUP: autosave, then leave as on q
+        self.call_after_refresh(self.offer_autosave)
         self.status.show_text("loading", "")
         self.main.query_one("#views").focus()
         self.set_interval(1.0 / self.refresh_hz, self.poll, name="poll")
@@ -288,6 +307,15 @@ class ScratchNetApp(App):
 
     def on_unmount(self) -> None:
         self._stop_threads()
+        safety.remove_signal_handlers()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's hook for an unhandled error, which ends the app with exit code 1: autosave the run
+        and log the traceback first; `scratchnet app` then prints a few lines instead of the traceback."""
+        report = safety.crash_report(self, error)
+        super()._handle_exception(error)
+        self._exit_renderables.clear()  # the traceback is in the log
+        self.farewell = self.farewell or report  # the first error is the one to read
 
     # ------------------------------------------------------------------------- sessions
 
@@ -358,7 +386,8 @@ class ScratchNetApp(App):
             self.post_message(SessionFailed(message, field, token=token))
             return
         label = str(source) if isinstance(source, (str, Path)) else ""
-        self.post_message(SessionReady(session, dataset, token=token, source=label))
+        self.post_message(SessionReady(session, dataset, token=token, source=label,
+                                       continued=source is not None and not label))
 
     @on(DatasetProgress)
     def _dataset_progress(self, event: DatasetProgress) -> None:
@@ -385,12 +414,17 @@ class ScratchNetApp(App):
         self.loading = False
         self._note = ""
         then, self._pending = self._pending, None
+        snap = event.session.snapshot()
+        if not event.continued:  # a continuation's steps are as saved (or not) as before
+            self._saved_step = snap.step
         self.install(event.session, event.dataset, from_checkpoint=bool(event.source))
+        if event.continued:
+            self.form.set_value("epochs", event.session.config.epochs)  # the target it goes on to
         if event.source:
             self.checkpoint_path = event.source
-            snap = event.session.snapshot()
+            goes_on = "resumes training" if snap.step < snap.total_steps else "continues it for more epochs"
             self.notify(f"Loaded {event.source}: step {snap.step:,} of {snap.total_steps:,}. "
-                        "Space resumes training.", title="Checkpoint loaded")
+                        f"Space {goes_on}.", title="Checkpoint loaded")
         if then == "start":
             event.session.start()
         elif then == "step":
@@ -411,6 +445,8 @@ class ScratchNetApp(App):
         self.notify(event.message, title="Cannot build the session", severity="error", timeout=10)
         if self.session is None:
             self.status.show_text("error", event.message)
+        else:
+            self._mark_edited()  # the note of pending edits, cleared while loading
 
     def install(self, session: TrainingSession, dataset: Dataset, *, from_checkpoint: bool = False) -> None:
         """Make `session` the app's session (stopping the previous one) and start its loop's worker."""
@@ -496,6 +532,7 @@ class ScratchNetApp(App):
 
     def _state_changed(self, old: str | None, snap: Any) -> None:
         self.refresh_bindings()
+        self._mark_edited()  # what an edit of the form means depends on the state
         if old is None:
             return
         if snap.state in ("diverged", "error"):
@@ -529,8 +566,9 @@ class ScratchNetApp(App):
         evals = snap.evaluations
         key = (id(self.session), len(snap.loss_steps), snap.loss_steps[-1] if len(snap.loss_steps) else -1, len(evals))
         if self._due("loss", key, force, CHART_INTERVAL):
-            self.main.query_one(LossChart).set_data(snap.loss_steps, snap.losses,
-                                               [e.step for e in evals], [e.test_loss for e in evals])
+            self.main.query_one(LossChart).set_data(snap.loss_steps, snap.losses, [e.step for e in evals],
+                                                    test_losses=[e.test_loss for e in evals],
+                                                    train_losses=[e.train_loss for e in evals])
 
     def _draw_accuracy(self, snap: Any, force: bool) -> None:
         evals = snap.evaluations
@@ -577,20 +615,25 @@ class ScratchNetApp(App):
         return None if self.session is None else self.session.snapshot().state
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "toggle_run" and parameters:  # the space bindings: one shows, per state
-            snap = None if self.session is None else self.session.snapshot()
-            which = parameters[0]
-            if snap is not None and snap.state == "training":
-                return which == "pause"
-            if snap is not None and (snap.state == "paused" or snap.state == "ready" and snap.step > 0):
-                return which == "resume"  # a paused run, or one loaded from a checkpoint
-            return which == "start"
+        if action == "toggle_run" and parameters:  # the space bindings: the one for what space does now
+            return parameters[0] == self._space_does()
         return True
+
+    def _space_does(self) -> str:
+        """What space does now: "start", "pause", "resume", or "continue" (a stopped or finished run)."""
+        snap = None if self.session is None else self.session.snapshot()
+        if snap is not None and snap.state == "training":
+            return "pause"
+        if snap is None or snap.step == 0 or snap.state in ("diverged", "error"):
+            return "start"
+        if snap.state in ("ready", "paused") and snap.step < snap.total_steps:
+            return "resume"  # a paused run, or one loaded from a checkpoint
+        return "start" if snap.state in ENDED and self._pending_edits else "continue"
 
     # --------------------------------------------------------------------------- actions
 
     def action_toggle_run(self, which: str = "") -> None:
-        """Space: start a run (building it first if the form changed), pause it, or resume it."""
+        """Space: start a run (building it first if the form changed), pause it, resume or continue it."""
         if self.state == "training":
             self.session.pause()
             self.poll()
@@ -611,49 +654,59 @@ class ScratchNetApp(App):
             self.poll()
 
     def _follow_form(self, then: str) -> bool:
-        """Before starting or stepping: make the session the form describes.
+        """Before starting or stepping: make the session the form describes, keeping a trained network.
 
-        True when the current session should `then` now; False when the form is invalid, or a new
-        session is being built (it will `then` once ready). A ready session whose config differs is
-        rebuilt; a paused one continues with its own settings except for the learning rate (r starts
-        over with the form); an ended one makes way for a new run, except that a finished run given
-        more epochs (or steps) continues from where it finished.
+        True when the current session should `then` now; False when the form is invalid, or a session
+        is being built (it will `then` once ready), or the user is asked first.
+        - A session without steps is rebuilt from the form when the form differs from it.
+        - A run with steps goes on with its network, taking the form's learning rate, epochs and other
+          RESUMABLE fields. A run at its target (finished, or reopened finished) goes on for another
+          `epochs` (or `steps`). While it is ready or paused, edits that need a fresh network wait for r
+          (they show as pending).
+        - After a divergence or an error, or once a run ended with such edits in the form: a fresh run
+          from the form, asking first about unsaved steps.
         """
-        action = "start" if then == "start" else "step"
-        config = self.form_config(action)
+        config = self.form_config(then)
         if config is None:
             return False
-        session, state = self.session, self.state
+        session = self.session
         if self.loading:
             self._pending = then
-            self.notify(f"Will {action} as soon as the data is loaded…", timeout=3)
+            self.notify(f"Will {then} as soon as the data is loaded…", timeout=3)
             return False
         if session is None:
             self.prepare(config, then)
             return False
-        same = config == session.config
-        if state in ("ready", "paused"):
-            if same:
+        snap = session.snapshot()
+        if snap.step == 0 or self._form_replaces(snap.state, config, session.config):
+            if config == session.config and snap.state in ("ready", "paused"):
                 return True
-            if self._only_lr_differs(config, session.config):
-                session.set_learning_rate(config.lr)
-                return True
-            if self._resumable(config, session.config):
-                self._continue_with(config, then)
-                return False
-            if state == "paused":
-                if then == "start":
-                    self.notify("Resumed with the run's own settings; r starts over with the edited form.",
-                                title="Configuration edited", timeout=5)
-                return True
-            self.prepare(config, then)
+            self.confirm_discard(lambda: self.prepare(config, then), "start a run with the form's settings")
             return False
-        if state == "finished" and not same and self._resumable(config, session.config) \
-                and config.total_steps(session.dataset.n_train) > session.snapshot().step:
-            self._continue_with(config, then)  # e.g. more epochs after a finished (or loaded) run
-            return False
-        self.prepare(config, then)  # a new run after one that ended
+        goes_on = session.config.replace(**{name: getattr(config, name) for name in RESUMABLE})
+        if not self._resumable(config, session.config) and then == "start":
+            self.notify("Going on with the run's own network; r starts over with the edited form.",
+                        title="Configuration edited", timeout=5)
+        if goes_on.total_steps(session.dataset.n_train) <= snap.step:
+            goes_on = self._extended(goes_on, snap.step, snap.steps_per_epoch)
+            target = f"{goes_on.steps:,} steps" if goes_on.steps is not None else f"{goes_on.epochs:,} epochs"
+            self.notify(f"The run goes on from step {snap.step:,} to {target}.", title="Continuing", timeout=5)
+        if snap.state in ("ready", "paused") and self._only_lr_differs(goes_on, session.config):
+            session.set_learning_rate(goes_on.lr)
+            return True
+        self._continue_with(goes_on, then)  # a new session from this one's checkpoint
         return False
+
+    def _form_replaces(self, state: str, config: TrainConfig, running: TrainConfig) -> bool:
+        """Does space make a fresh run of the form's `config` rather than go on with the `running` one?"""
+        return state in ("diverged", "error") or (state in ENDED and not self._resumable(config, running))
+
+    @staticmethod
+    def _extended(config: TrainConfig, step: int, steps_per_epoch: int) -> TrainConfig:
+        """`config` with its target moved on from `step`: by another `steps` if it counts steps, else `epochs`."""
+        if config.steps is not None:
+            return config.replace(steps=step + config.steps)
+        return config.replace(epochs=math.ceil(step / steps_per_epoch) + config.epochs)
 
     @staticmethod
     def _only_lr_differs(a: TrainConfig, b: TrainConfig) -> bool:
@@ -681,13 +734,61 @@ class ScratchNetApp(App):
             self.poll()
 
     def action_reinit(self) -> None:
+        """r: a fresh network from the form, asking first when the run has unsaved steps."""
         config = self.form_config("re-initialise")
         if config is None:
             return
+        self.confirm_discard(lambda: self._reinit(config), "re-initialise")
+
+    def _reinit(self, config: TrainConfig) -> None:
         if self.session is not None:
             self.session.stop()
         self.prepare(config)
         self.notify("A fresh network from the configuration.", title="Re-initialised", timeout=3)
+
+    # --------------------------------------------------------------------- unsaved progress
+
+    @property
+    def unsaved_steps(self) -> int:
+        """Steps of the current run in no checkpoint: taken since it was built, loaded or last saved."""
+        if self.session is None:
+            return 0
+        return max(0, self.session.snapshot().step - self._saved_step)
+
+    def mark_saved(self, step: int) -> None:
+        """The current run was saved at `step` (the save path calls this once the file is written)."""
+        self._saved_step = step
+
+    def confirm_discard(self, then: Callable[[], Any], action: str = "go on") -> None:
+        """Call `then`, which replaces the run's network, at once if the run has no unsaved steps; else
+        ask first: d discards them, s saves a checkpoint first (and goes on once it is written), c cancels.
+        `action` completes "To ..., the network is replaced" (e.g. "open a checkpoint")."""
+        steps = self.unsaved_steps
+        if steps == 0:
+            then()
+            return
+        if isinstance(self.screen, UnsavedDialog):
+            return
+        self.push_screen(UnsavedDialog(steps, action), lambda choice: self._discard_answer(choice, then))
+
+    def _discard_answer(self, choice: str | None, then: Callable[[], Any]) -> None:
+        if choice == "discard":
+            then()
+        elif choice == "save" and self.session is not None:
+            self._after_save = (self.session, then)
+            self.action_save()
+
+    @on(CheckpointSaved)
+    def _go_on_after_save(self, event: CheckpointSaved) -> None:
+        """After "save first": go on once the checkpoint is written; if it could not be, nothing is discarded."""
+        pending, self._after_save = self._after_save, None
+        if pending is None or self.closing:
+            return
+        session, then = pending
+        if event.error:
+            self.notify("The run was not saved, so it is kept.", title="Nothing discarded", severity="warning")
+        elif session is self.session:
+            then()
 
     def _set_lr(self, factor: float) -> None:
         session = self.session
@@ -742,6 +843,17 @@ class ScratchNetApp(App):
             return
         weights = self.main.query_one(WeightsView)
         weights.next_page() if delta > 0 else weights.prev_page()
+
+    def action_weights_layer(self, delta: int) -> None:
+        """< and >: the weights of the previous or next layer (showing the weights view first)."""
+        self.action_view("weights")
+        weights = self.main.query_one(WeightsView)
+        weights.next_layer() if delta > 0 else weights.prev_layer()
+
+    def action_weights_zoom(self) -> None:
+        """z: the next size of weight tiles (showing the weights view first)."""
+        self.action_view("weights")
+        self.main.query_one(WeightsView).toggle_zoom()
 
     def action_toggle_config(self) -> None:
         form = self.form
@@ -848,22 +960,25 @@ class ScratchNetApp(App):
         if isinstance(self.screen, PathDialog):
             return
         self.push_screen(
-            PathDialog("Save a checkpoint", self.checkpoint_path, must_exist=False,
+            PathDialog("Save a checkpoint", self.checkpoint_path, check=checkpoint_output,
                        hint="Weights, optimizer state, history and config, in one .npz file."),
             self._save_to)
 
     def _save_to(self, path: Path | None) -> None:
-        if path is not None and self.session is not None:
+        if path is None:
+            self._after_save = None  # "save first" was cancelled: nothing goes on
+        elif self.session is not None:
             self._save_worker(self.session, path)
 
     @work(thread=True, group="io", exit_on_error=False)
     def _save_worker(self, session: TrainingSession, path: Path) -> None:
         try:
-            session.save_checkpoint(path)
+            checkpoint = session.checkpoint()
+            save_checkpoint(path, checkpoint)
         except Exception as error:
             self.post_message(CheckpointSaved(str(path), f"{error}"))
         else:
-            self.post_message(CheckpointSaved(str(path)))
+            self.post_message(CheckpointSaved(str(path), session=session, step=checkpoint.step))
 
     @on(CheckpointSaved)
     def _saved(self, event: CheckpointSaved) -> None:
@@ -872,6 +987,8 @@ class ScratchNetApp(App):
         if event.error:
             self.notify(event.error, title="Cannot save", severity="error", timeout=10)
         else:
+            if event.session is self.session:
+                self.mark_saved(event.step)
             self.checkpoint_path = event.path
             self.notify(f"Saved {event.path}", title="Checkpoint saved", timeout=4)
 
@@ -879,29 +996,49 @@ class ScratchNetApp(App):
         if isinstance(self.screen, PathDialog):
             return
         self.push_screen(
-            PathDialog("Load a checkpoint", self.checkpoint_path, must_exist=True,
+            PathDialog("Load a checkpoint", self.checkpoint_path, check=checkpoint_input,
                        hint="The run continues where it was saved: space resumes training."),
             self._load_from)
 
     def _load_from(self, path: Path | None) -> None:
         if path is None:
             return
-        if self.state == "training":
-            self.session.pause()
-        self.prepare(None, source=str(path))  # type: ignore[arg-type]
+
+        def load() -> None:
+            if self.state == "training":
+                self.session.pause()
+            self.prepare(None, source=str(path))  # type: ignore[arg-type]
+
+        self.confirm_discard(load, "open a checkpoint")
 
     # --------------------------------------------------------------------------- quitting
 
     async def action_quit(self) -> None:
-        if self.state == "training":
-            def answer(yes: bool | None) -> None:
-                if yes:
-                    self._stop_threads()
-                    self.exit()
-
-            if not isinstance(self.screen, ConfirmDialog):
-                self.push_screen(ConfirmDialog("Quit?", "Training is running. Stop it and quit?"), answer)
+        """q: quit; while training, or with steps in no checkpoint, ask first (y quits, s saves first)."""
+        steps, training = self.unsaved_steps, self.state == "training"
+        if not (steps or training):
+            self._quit_now()
             return
+        if isinstance(self.screen, ConfirmDialog):
+            return
+        lines = ["Training is running. Stop it and quit?"] if training else []
+        if steps:
+            lines.append(f"The run has {steps:,} unsaved training step{'s' * (steps != 1)}: "
+                         "y quits without them, s saves them first.")
+        question = "\n".join(lines)
+        dialog = ConfirmDialog("Quit?", question, also=("s", "Save first", "save") if steps else None)
+        self.push_screen(dialog, self._quit_answer)
+
+    def _quit_answer(self, answer: object) -> None:
+        if answer is True:
+            self._quit_now()
+        elif answer == "save" and self.session is not None:
+            if self.state == "training":
+                self.session.pause()  # what is saved is what quitting ends
+            self._after_save = (self.session, self._quit_now)  # quits once the checkpoint is written
+            self.action_save()
+
+    def _quit_now(self) -> None:
         self._stop_threads()
         self.exit()
 
@@ -919,24 +1056,62 @@ class ScratchNetApp(App):
     def _config_edited(self, event: ConfigEdited) -> None:
         if self.closing:
             return
+        if event.committed:
+            self._apply_form_lr()
         self._mark_edited()
+        self.poll()
+
+    def _apply_form_lr(self) -> None:
+        """A learning rate edited in the form applies to the live run at once, as [ and ] do."""
+        session = self.session
+        config, _ = self.form.build()
+        if session is None or config is None or self.state in ENDED or config.lr == session.config.lr:
+            return
+        session.set_learning_rate(config.lr)
+        self.notify(f"learning rate {session.config.lr:g}", timeout=2)
+        self.poll()
 
     def _mark_edited(self) -> None:
-        """Say in the form's border when the form no longer describes the session's run."""
-        session = self.session
-        form = self.form
+        """Say in the form's border when the form no longer describes the session's run, and in the
+        status line which edits wait for a fresh network (r)."""
+        session, form, state = self.session, self.form, self.state
+        status, pending = "", []
         if form.errors:
-            form.set_status("✗ invalid: see the marks")
+            status = "✗ invalid: see the marks"
         elif session is not None:
             config, _ = form.build()
-            form.set_status("" if config == session.config else "edited: r applies it")
-        else:
-            form.set_status("")
+            if config is not None and config != session.config:
+                if self._form_replaces(state, config, session.config):
+                    status = "edited: space starts a run with it"
+                elif self._resumable(config, session.config):
+                    status = "edited: the run goes on with it"
+                else:
+                    status = "edited: r applies it"
+                if not self._resumable(config, session.config):
+                    pending = [name for name in FIELDS if name not in RESUMABLE
+                               and getattr(config, name) != getattr(session.config, name)]
+        form.set_status(status)
+        if pending != self._pending_edits:
+            self._pending_edits = pending
+            self.refresh_bindings()  # space starts a fresh run rather than continue an ended one
+        if not self.loading and state not in ("diverged", "error"):  # their own message shows there
+            keys = "space or r builds" if state in ENDED else "r builds"
+            self._note = f"pending: {', '.join(pending)} ({keys} a fresh network with them)" if pending else ""
 
     # ------------------------------------------------------------------------ command palette
 
+    def action_command_palette(self) -> None:
+        """ctrl+p: Textual's palette, but without Textual's fixed id, which made a second palette (opened
+        over a dialog that was opened over the first: ctrl+p, ctrl+s, ctrl+p) crash the app."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette())
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":  # Textual's writes where it likes: ours asks where
+                yield command
+        yield SystemCommand("Screenshot", "Save an SVG picture of the screen to a file you name",
+                            self.action_screenshot_to)
         for command in COMMANDS:
             yield SystemCommand(f"{command.title} ({command.keys})", command.help, self._runner(command.action))
 
@@ -945,3 +1120,54 @@ class ScratchNetApp(App):
             await self.run_action(action)
 
         return run
+
+    def action_screenshot_to(self) -> None:
+        """Ask for a file (checked like every output: a file that is not ours is replaced only when
+        confirmed), then save an SVG picture of the screen under the dialog."""
+        if isinstance(self.screen, PathDialog):
+            return
+        default = f"scratchnet-{time.strftime('%Y%m%d-%H%M%S')}.svg"
+        self.push_screen(PathDialog("Save a screenshot", default, check=screenshot_output,
+                                    hint="An SVG picture of the screen."),
+                         lambda path: path and self.call_after_refresh(self._save_screenshot, path))
+
+    def _save_screenshot(self, path: Path) -> None:
+        svg = self.export_screenshot().encode("utf-8")
+        try:
+            atomic_write(path, lambda file: file.write(svg))
+        except OSError as error:
+            self.notify(f"{path}: {error.strerror or error}", title="Cannot save the screenshot", severity="error")
+        else:
+            self.notify(f"Saved {path}", title="Screenshot saved", timeout=4)
+
+    # ------------------------------------------------------------------------------ autosaves
+
+    def offer_autosave(self) -> None:
+        """At start: offer the newest run autosaved by a signal or a crash (see tui.safety)."""
+        pending = safety.pending_autosaves()
+        if not pending or self.closing:
+            return
+        path = pending[0]
+        more = f" ({len(pending) - 1} older one{'s' * (len(pending) > 2)} kept in {path.parent})" if len(pending) > 1 else ""
+        dialog = ChoiceDialog(
+            "Autosaved run", f"A run was autosaved when the app last ended unexpectedly:\n{path}{more}",
+            [("o", "Open it", "open"), ("d", "Discard", "discard"), ("l", "Later", None)])
+        self.push_screen(dialog, lambda choice: self._autosave_answer(choice, path))
+
+    def _autosave_answer(self, choice: object, path: Path) -> None:
+        if choice == "discard":
+            safety.discard(path)
+        elif choice == "open":
+            self._load_from(path)
+
+    @on(SessionReady)
+    def _autosave_opened(self, event: SessionReady) -> None:
+        """An autosave, once opened, is the app's run (and its steps count as unsaved): its file goes."""
+        if event.source and safety.is_autosave(event.source) and event.token == self._prepare_token:
+            safety.discard(Path(event.source))
+            self.call_later(self._adopt_autosave)
+
+    def _adopt_autosave(self) -> None:
+        """After _session_ready: the opened autosave's steps are in no file of the user's."""
+        self.mark_saved(0)
+        self.checkpoint_path = DEFAULT_CHECKPOINT

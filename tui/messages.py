@@ -63,8 +63,12 @@ class GradCheckFinished(Message):
 
 @dataclass
 class CheckpointSaved(Message):
+    """A save ended: written (`session` at `step` is in the file at `path`), or failed with `error`."""
+
     path: str
     error: str | None = None
+    session: Any = None
+    step: int = 0
 
 
 @dataclass

@@ -4,13 +4,18 @@ Both charts take plain arrays (not a training Snapshot), rebuild the plot only w
 the size, the theme or a display option changed, and downsample every series to about twice
 the plot's width before handing it to plotext (a redraw costs in proportion to the points).
 
-Each chart draws its own one-line legend above the plot, coloured like the series and naming
-their markers (braille dots, half blocks, x), so the series stay apart with NO_COLOR too.
+Each chart draws its own legend above the plot, one line when the pane is wide enough and one
+line per kind of point otherwise: what is measured per step and what at each evaluation, each
+series coloured like its curve and named with its marker, so the series stay apart with NO_COLOR
+too (the test curve is then drawn reversed). Every curve is drawn at its true value, with braille
+dots (a quarter of a row) or half blocks (half a row). The axes are labelled: steps, and loss or
+accuracy.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from plotext import _utility as plotext_utility
@@ -29,13 +34,64 @@ from tui.views import DebiasedEMA, downsample, finite_xy, log_ticks, nice_ticks,
 
 RAW_COLOR = (125, 135, 170)
 SMOOTH_COLOR = (255, 170, 40)
+TRAIN_COLOR = (90, 170, 255)
 TEST_COLOR = (240, 80, 120)
-TRAIN_ACC_COLOR = (90, 170, 255)
-TEST_ACC_COLOR = (255, 170, 40)
+BRAILLE, HALF_BLOCK = "⣿", "▀"
+#: Gap between the groups of a legend line.
+LEGEND_GAP = "  "
 
 
 def _fg(rgb: tuple[int, int, int], bold: bool = False) -> Style:
     return Style(color=Color.from_rgb(*rgb), bold=bold)
+
+
+def _key(marker: str, label: str, color: tuple[int, int, int], value: float | None = None) -> Text:
+    """One legend entry of a per-step series: its marker, its name and its last value."""
+    entry = Text(f"{marker} {label}", style=_fg(color))
+    if value is not None:
+        entry.append(f" {value:.4g}", style=_fg(color, bold=True))
+    return entry
+
+
+def _last(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else None
+
+
+def legend_lines(rows: list[list[Text]], width: int, hint: Text | None = None) -> list[Text]:
+    """A legend's rows of entries as lines of at most `width` cells: all the rows on one line when
+    they fit, else each on its own (an entry that does not fit moves to the next line, whole). The
+    hint (a key to press) ends the last line when it fits there, and is left out otherwise."""
+    rows = [row for row in rows if row]
+    lines: list[list[Text]] = []
+    flat = [entry for row in rows for entry in row]
+    for row in [flat] if _width(flat) <= width else rows:
+        lines.append([])
+        for entry in row:
+            if lines[-1] and _width(lines[-1] + [entry]) > width:
+                lines.append([])
+            lines[-1].append(entry)
+    if not lines:
+        lines = [[]]
+    if hint is not None and _width(lines[-1] + [hint]) <= width:
+        lines[-1].append(hint)
+    out = []
+    for entries in lines:
+        line = Text(LEGEND_GAP).join(entries)
+        line.truncate(width)
+        out.append(line)
+    return out
+
+
+def _headed(heading: str, entries: list[Text]) -> list[Text]:
+    """A legend row: the heading (what the points are) joined to its first entry, so they stay together."""
+    if not entries:
+        return []
+    return [Text.assemble((heading, "bold"), " ", entries[0])] + entries[1:]
+
+
+def _width(entries: list[Text]) -> int:
+    return sum(entry.cell_len for entry in entries) + len(LEGEND_GAP) * max(len(entries) - 1, 0)
 
 
 def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
@@ -107,21 +163,21 @@ class RunChart(PlotextPlot):
         self._built_key: tuple | None = None
         self._built: list[Strip] = []
 
-    # subclasses: _has_data(), _legend(), _plot_series(plot_width, plot_height)
+    # subclasses: _has_data(), _legend(width), _plot_series(plot_width, plot_height)
     def _has_data(self) -> bool:
         raise NotImplementedError
 
     def _empty_message(self) -> str:
         raise NotImplementedError
 
-    def _legend(self) -> Text:
+    def _legend(self, width: int) -> list[Text]:
         raise NotImplementedError
 
     def _plot_series(self, width: int, height: int) -> None:
         raise NotImplementedError
 
     def _options(self) -> tuple:
-        return ()
+        return (self.app.no_color,)
 
     def _changed(self) -> None:
         self.data_version += 1
@@ -153,10 +209,9 @@ class RunChart(PlotextPlot):
 
     def _build(self, width: int, height: int, theme: str) -> list[Strip]:
         self.builds += 1
-        legend = self._legend()
-        legend.truncate(width)
-        strips = [Strip(legend.render(self.app.console))]
-        plot_height = height - 1
+        legend = self._legend(width)
+        strips = [Strip(line.render(self.app.console)) for line in legend]
+        plot_height = height - len(legend)
         if plot_height < 4 or width < 16:
             return strips
         plt = self.plt
@@ -169,11 +224,13 @@ class RunChart(PlotextPlot):
 
 
 class LossChart(RunChart):
-    """Training loss per step (raw and smoothed), and the test loss at each evaluation.
+    """The loss: per step, the batch loss (raw and smoothed); per evaluation, the loss on the training
+    set and on the test set, so that overfitting shows as a gap between the two.
 
-    `set_data(steps, losses, eval_steps, test_losses)`; `toggle_log()` or the `log_y` reactive
-    switches the y axis between linear and log. The smoothed curve is a debiased exponential
-    moving average (Adam-style bias correction) with factor `smoothing`.
+    `set_data(steps, losses, eval_steps, test_losses, train_losses)`; `toggle_log()` or the `log_y`
+    reactive switches the y axis between linear and log. The smoothed curve is a debiased
+    exponential moving average (Adam-style bias correction) with factor `smoothing`. Without colour
+    the raw batch losses are left out: the smoothed curve stands for them.
     """
 
     BINDINGS = [Binding("l", "toggle_log", "Log y")]
@@ -189,18 +246,19 @@ class LossChart(RunChart):
         self.smoothed = np.empty(0)
         self.eval_steps = np.empty(0)
         self.test_losses = np.empty(0)
+        self.train_losses = np.empty(0)
         self._ema = DebiasedEMA(smoothing)
 
-    def set_data(self, steps, losses, eval_steps=None, test_losses=None) -> bool:
-        """New series; returns whether anything changed (and so whether the chart will redraw)."""
+    def set_data(self, steps, losses, eval_steps=None, test_losses=None, train_losses=None) -> bool:
+        """New series (test_losses and train_losses at eval_steps); returns whether anything changed
+        (and so whether the chart will redraw)."""
         steps, losses = _array(steps), _array(losses)
         n = min(len(steps), len(losses))
         steps, losses = steps[:n], losses[:n]
-        eval_steps, test_losses = _array(eval_steps), _array(test_losses)
-        m = min(len(eval_steps), len(test_losses))
-        eval_steps, test_losses = eval_steps[:m], test_losses[:m]
-        if (_same(steps, self.steps) and _same(losses, self.losses)
-                and _same(eval_steps, self.eval_steps) and _same(test_losses, self.test_losses)):
+        eval_steps = _array(eval_steps)
+        test_losses, train_losses = _array(test_losses)[: len(eval_steps)], _array(train_losses)[: len(eval_steps)]
+        if (_same(steps, self.steps) and _same(losses, self.losses) and _same(eval_steps, self.eval_steps)
+                and _same(test_losses, self.test_losses) and _same(train_losses, self.train_losses)):
             return False
         old = len(self.steps)
         if (self._ema.count == old and 0 < old <= n and np.array_equal(steps[:old], self.steps)
@@ -211,7 +269,7 @@ class LossChart(RunChart):
             self._ema = DebiasedEMA(self.smoothing)
             self.smoothed = self._ema.extend(losses, steps)
         self.steps, self.losses = steps, losses
-        self.eval_steps, self.test_losses = eval_steps, test_losses
+        self.eval_steps, self.test_losses, self.train_losses = eval_steps, test_losses, train_losses
         self._changed()
         return True
 
@@ -230,32 +288,24 @@ class LossChart(RunChart):
     def _options(self) -> tuple:
         return (self.log_y, self.app.no_color)
 
-    def _smooth_marker(self) -> str:
-        """Braille like the raw curve in colour; half blocks without colour, to tell them apart."""
-        return "hd" if self.app.no_color else "braille"
-
     def _has_data(self) -> bool:
-        return bool(len(self.steps) or len(self.eval_steps))
+        return bool(len(self.steps) or len(self.test_losses) or len(self.train_losses))
 
     def _empty_message(self) -> str:
         return "Loss: no training steps yet."
 
-    def _legend(self) -> Text:
-        legend = Text.assemble(("loss", "bold"), " (log y)" if self.log_y else "", " ")
+    def _legend(self, width: int) -> list[Text]:
+        per_step: list[Text] = []
         if len(self.losses):
-            last = self.smoothed[np.isfinite(self.smoothed)]
-            legend.append("  ⣿ raw", style=_fg(RAW_COLOR))
-            marker = "▀" if self._smooth_marker() == "hd" else "⣿"
-            legend.append(f"  {marker} EMA {self.smoothing:g}", style=_fg(SMOOTH_COLOR))
-            if last.size:
-                legend.append(f" {last[-1]:.4g}", style=_fg(SMOOTH_COLOR, bold=True))
-        if len(self.test_losses):
-            legend.append("  x test", style=_fg(TEST_COLOR))
-            finite = self.test_losses[np.isfinite(self.test_losses)]
-            if finite.size:
-                legend.append(f" {finite[-1]:.4g}", style=_fg(TEST_COLOR, bold=True))
-        legend.append("   l: log/linear", style="dim")
-        return legend
+            if not self.app.no_color:
+                per_step.append(_key(BRAILLE, "batch", RAW_COLOR))
+            per_step.append(_key(BRAILLE, f"smoothed ({self.smoothing:g})", SMOOTH_COLOR, _last(self.smoothed)))
+        per_eval = []
+        for series in eval_series(self.app.no_color, self.train_losses, self.test_losses):
+            last = _last(series.values)
+            per_eval.append(series.key("" if last is None else f"{last:.4g}"))
+        hint = Text("l: linear y" if self.log_y else "l: log y", style="dim")
+        return legend_lines([_headed("per step:", per_step), _headed("per evaluation:", per_eval)], width, hint)
 
     def _plot_series(self, width: int, height: int) -> None:
         plt = self.plt
@@ -263,25 +313,28 @@ class LossChart(RunChart):
         max_points = 2 * width
         raw = finite_xy(self.steps, self.losses, positive)
         smooth = finite_xy(self.steps, self.smoothed, positive)
-        test = finite_xy(self.eval_steps, self.test_losses, positive)
+        evaluated = [(finite_xy(self.eval_steps, series.values, positive), series)
+                     for series in eval_series(self.app.no_color, self.train_losses, self.test_losses)]
         if positive:
             plt.yscale("log")
-        xs = [a for a in (raw[0], test[0]) if a.size]
-        ys = [a for a in (raw[1], smooth[1], test[1]) if a.size]
-        if not xs or not ys:
+        all_xy = [raw, smooth] + [xy for xy, _ in evaluated]
+        xs = [x for x, _ in all_xy if x.size]
+        ys = [y for _, y in all_xy if y.size]
+        if not xs:
             return
         x_lo, x_hi = min(a.min() for a in xs), max(a.max() for a in xs)
         y_lo, y_hi = min(a.min() for a in ys), max(a.max() for a in ys)
-        if raw[0].size:
+        if raw[0].size and not self.app.no_color:
             x, y = downsample(*raw, max_points, "minmax")
             plt.scatter(x.tolist(), y.tolist(), marker="braille", color=RAW_COLOR)  # lines cost far more
         if smooth[0].size:
             x, y = downsample(*smooth, max_points, "mean")
-            plt.plot(x.tolist(), y.tolist(), marker=self._smooth_marker(), color=SMOOTH_COLOR)
-        if test[0].size:
-            x, y = downsample(*test, max_points, "minmax")
-            plt.scatter(x.tolist(), y.tolist(), marker="x", color=TEST_COLOR)
+            plt.plot(x.tolist(), y.tolist(), marker="braille", color=SMOOTH_COLOR)
+        for (x, y), series in evaluated:
+            if x.size:
+                series.draw(plt, *downsample(x, y, max_points, "minmax"))
         _set_x_axis(plt, x_lo, x_hi, width)
+        plt.ylabel("loss (log)" if positive else "loss")  # the axis says its scale, whatever the width
         if positive:
             if y_hi <= y_lo:
                 y_lo, y_hi = y_lo / 2, y_hi * 2
@@ -296,7 +349,45 @@ class LossChart(RunChart):
             plt.yticks(ticks, [tick_label(t) for t in ticks])
 
 
-def _set_x_axis(plt, lo: float, hi: float, width: int) -> None:
+@dataclass(frozen=True)
+class EvalSeries:
+    """How one series of evaluations is drawn and named."""
+
+    label: str
+    values: np.ndarray
+    color: tuple[int, int, int]
+    marker: str  # plotext's: braille (a quarter of a row) or hd (half blocks, half a row)
+    reverse: bool = False
+
+    @property
+    def symbol(self) -> str:
+        return BRAILLE if self.marker == "braille" else HALF_BLOCK
+
+    def key(self, value_text: str = "") -> Text:
+        """The legend entry: the marker (reversed like the curve), the name and the last value."""
+        entry = Text.assemble((self.symbol, _fg(self.color) + Style(reverse=self.reverse)),
+                              (f" {self.label}", _fg(self.color)))
+        if value_text:
+            entry.append(f" {value_text}", style=_fg(self.color, bold=True))
+        return entry
+
+    def draw(self, plt, x: np.ndarray, y: np.ndarray) -> None:
+        """The points at their values: a line through them, or the point alone while there is one.
+        (Through the figure's _draw: plotext 5's plot() drops its style argument.)"""
+        plt._draw(x.tolist(), y.tolist(), lines=len(x) > 1, marker=self.marker, color=self.color,
+                  style="inverted" if self.reverse else None)
+
+
+def eval_series(no_color: bool, train: np.ndarray, test: np.ndarray) -> list[EvalSeries]:
+    """The evaluations' train and test series that have values. Thin braille lines in colour; without
+    colour, half blocks for train and reversed half blocks for test, to tell them apart."""
+    series = [EvalSeries("train", train, TRAIN_COLOR, "hd" if no_color else "braille"),
+              EvalSeries("test", test, TEST_COLOR, "hd" if no_color else "braille", reverse=no_color)]
+    return [entry for entry in series if len(entry.values)]
+
+
+def _set_x_axis(plt, lo: float, hi: float, width: int, label: str = "steps") -> None:
+    plt.xlabel(label)
     if hi <= lo:
         lo, hi = lo - 1, hi + 1
     plt.xlim(lo, hi)
@@ -306,7 +397,7 @@ def _set_x_axis(plt, lo: float, hi: float, width: int) -> None:
 
 
 class AccuracyChart(RunChart):
-    """Train and test accuracy at each evaluation, in percent.
+    """Train and test accuracy at each evaluation, in percent (half blocks, each point at its value).
 
     `set_data(x, train_acc, test_acc, x_label="step")`: x are the evaluations' steps (or epochs,
     then pass x_label="epoch"); accuracies are fractions in [0, 1]; either may be None.
@@ -341,32 +432,23 @@ class AccuracyChart(RunChart):
     def _empty_message(self) -> str:
         return "Accuracy: no evaluations yet (the first comes after an epoch or an evaluation interval)."
 
-    def _legend(self) -> Text:
-        legend = Text.assemble(("accuracy %", "bold"), f" per {self.x_label}")
-        for label, values, color, marker in (("train", self.train_acc, TRAIN_ACC_COLOR, "▀"),
-                                             ("test", self.test_acc, TEST_ACC_COLOR, "⣿")):
-            if len(values):
-                legend.append(f"  {marker} {label}", style=_fg(color))
-                finite = values[np.isfinite(values)]
-                if finite.size:
-                    legend.append(f" {100 * finite[-1]:.2f}", style=_fg(color, bold=True))
-        return legend
+    def _legend(self, width: int) -> list[Text]:
+        entries = []
+        for series in eval_series(self.app.no_color, self.train_acc, self.test_acc):
+            last = _last(series.values)
+            entries.append(series.key("" if last is None else f"{100 * last:.2f}%"))
+        return legend_lines([_headed("per evaluation:", entries)], width)
 
     def _plot_series(self, width: int, height: int) -> None:
         plt = self.plt
         max_points = 2 * width
         x_lo, x_hi = float(np.nanmin(self.x)), float(np.nanmax(self.x))
-        for values, color, marker in ((self.train_acc, TRAIN_ACC_COLOR, "hd"),
-                                      (self.test_acc, TEST_ACC_COLOR, "braille")):
-            x, y = finite_xy(self.x[: len(values)], 100.0 * values)
-            if not x.size:
-                continue
-            x, y = downsample(x, y, max_points, "minmax")
-            if len(x) == 1:
-                plt.scatter(x.tolist(), y.tolist(), marker=marker, color=color)
-            else:
-                plt.plot(x.tolist(), y.tolist(), marker=marker, color=color)
-        _set_x_axis(plt, x_lo, x_hi, width)
+        for series in eval_series(self.app.no_color, self.train_acc, self.test_acc):
+            x, y = finite_xy(self.x[: len(series.values)], 100.0 * series.values)
+            if x.size:
+                series.draw(plt, *downsample(x, y, max_points, "minmax"))
+        _set_x_axis(plt, x_lo, x_hi, width, f"{self.x_label}s")
+        plt.ylabel("accuracy %")
         y_lo = accuracy_floor(np.concatenate([self.train_acc, self.test_acc]))
         plt.ylim(y_lo, 100)
         ticks = nice_ticks(y_lo, 100, max(2, height // 3))

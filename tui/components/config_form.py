@@ -249,6 +249,19 @@ class ConfigForm(VerticalScroll):
     def on_mount(self) -> None:
         self._show_relevant()
         self.set_status("")
+        self.call_after_refresh(self._show_hidden_sizes)
+
+    def _show_hidden_sizes(self) -> None:
+        """Under a hidden-size list too long for its field, the whole list (so nothing is cut at 80x24)."""
+        control = self.query_one("#f-hidden", Input)
+        try:
+            sizes = parse_hidden(control.value)
+        except ParseError:
+            sizes = ()
+        fits = len(control.value) < (control.content_size.width or len(control.value) + 1)
+        layers = f"{len(sizes)} hidden layer{'s' * (len(sizes) != 1)}"
+        self.query_one("#row-hidden", FieldRow).set_hint("" if fits or not sizes else
+                                                         f"{layers}: {', '.join(map(str, sizes))}")
 
     @property
     def status_text(self) -> str:
@@ -393,6 +406,8 @@ class ConfigForm(VerticalScroll):
             self._bring_family_defaults(dataset_kind(name))
         elif control_id == "f-gradient":
             self.query_one("#row-gradient", FieldRow).set_hint(GRADIENT_HINTS.get(str(event.value), ""))
+        elif control_id == "f-hidden":
+            self._show_hidden_sizes()
         if control_id in ("f-dataset", "f-optimizer"):
             self._show_relevant()
         self.post_message(ConfigEdited(self.validate()))

@@ -5,7 +5,9 @@ test points on top.
 A line-API widget. The regions are drawn two pixels per cell with half blocks; each point takes
 a whole cell: "●" for a training point, "○" for a test point, in its true class's colour (so a
 point in a region of another colour is misclassified). With NO_COLOR (or `glyphs = True`) the
-regions become fill characters per class and the points letters per class, test points reversed.
+regions become fill characters per class and the points letters per class: a training point in
+lower case ("o"), a test point in upper case and reversed ("O"). The legend above says which is
+which, on two lines when one is too narrow.
 """
 
 from __future__ import annotations
@@ -38,9 +40,12 @@ CONFIDENCE_LEVELS = 6
 REGION_MIX = (0.12, 0.5)
 NEUTRAL_MIX = 0.3
 TRAIN_GLYPH, TEST_GLYPH = "●", "○"
-#: Without colour: the fill of each class's region, and each class's point letter.
+#: Without colour: the fill of each class's region, and each class's training and test point.
 REGION_GLYPHS = (" ", ".", ":", "-", "'", "~", ",", "`", "^", ";")
-POINT_GLYPHS = ("o", "x", "+", "*", "#", "@", "%", "&", "$", "=")
+TRAIN_POINT_GLYPHS = ("o", "x", "v", "s", "z", "n", "u", "w", "y", "k")
+TEST_POINT_GLYPHS = tuple(glyph.upper() for glyph in TRAIN_POINT_GLYPHS)
+#: Between the groups of the legend.
+LEGEND_GAP = "  "
 #: What the view says while it has nothing to draw: a dataset that is not 2-D, or no network yet.
 EMPTY_MESSAGE = ("Decision regions: drawn for the 2-D problems ("
                  + ", ".join(name for name, info in DATASETS.items() if info.kind == "2d")
@@ -167,10 +172,10 @@ class DecisionView(Widget):
             self._lines = [Strip([Segment(line, base + Style(dim=True))]).adjust_cell_length(width, base)
                            for line in textwrap.wrap(EMPTY_MESSAGE, max(width, 1))]
             return self._lines
-        rows = max(0, height - 1)
-        header = self._header(width, base)
-        if rows == 0:
-            self._lines = [header]
+        header = self._header(width, base)[:height]
+        rows = height - len(header)
+        if rows <= 0:
+            self._lines = header
             return self._lines
         probs = self.probability_grid(width, 2 * rows)
         labels, conf = class_and_confidence(probs)
@@ -179,7 +184,7 @@ class DecisionView(Widget):
             body = self._glyph_lines(labels, kind, cls, base)
         else:
             body = self._color_lines(labels, conf, kind, cls, base)
-        self._lines = [header] + [s.adjust_cell_length(width, base) for s in body]
+        self._lines = header + [s.adjust_cell_length(width, base) for s in body]
         return self._lines
 
     def _palette(self, base: Style) -> None:
@@ -260,36 +265,55 @@ class DecisionView(Widget):
                 if kd < 0:
                     run.append(REGION_GLYPHS[lab % len(REGION_GLYPHS)])
                     continue
-                glyph = POINT_GLYPHS[k % len(POINT_GLYPHS)]
                 if kd == 0:
-                    run.append(glyph)
+                    run.append(TRAIN_POINT_GLYPHS[k % len(TRAIN_POINT_GLYPHS)])
                 else:
                     if run:
                         segments.append(Segment("".join(run), base))
                         run = []
-                    segments.append(Segment(glyph, reverse))
+                    segments.append(Segment(TEST_POINT_GLYPHS[k % len(TEST_POINT_GLYPHS)], reverse))
             if run:
                 segments.append(Segment("".join(run), base))
             lines.append(Strip(segments))
         return lines
 
-    def _header(self, width: int, base: Style) -> Strip:
+    def _header(self, width: int, base: Style) -> list[Strip]:
+        """The legend: each class's region (its colour, or its fill character), which points are the
+        training and which the test points (without colour: each class's character for both), and
+        the plane's extent when there is room. One line, or two when the view is too narrow for one."""
         (x0, x1), (y0, y1) = self.x_range, self.y_range
-        segments: list[Segment] = []
+        classes: list[list[Segment]] = []
         if self.use_glyphs:
-            for k, name in enumerate(self.class_names):
-                fill = REGION_GLYPHS[k % len(REGION_GLYPHS)]
-                segments.append(Segment(f"{POINT_GLYPHS[k % len(POINT_GLYPHS)]} {name}[{fill}]  ", base))
-            segments.append(Segment("train o test ", base))
-            segments.append(Segment("o", base + Style(reverse=True)))
+            classes = [[Segment(f"{name} [{REGION_GLYPHS[k % len(REGION_GLYPHS)]}]", base)]
+                       for k, name in enumerate(self.class_names)]
+            ks = range(len(self.class_names))
+            points = [Segment("train " + " ".join(TRAIN_POINT_GLYPHS[k % len(TRAIN_POINT_GLYPHS)] for k in ks)
+                              + "  test", base)]
+            for k in ks:
+                points += [Segment(" ", base), Segment(TEST_POINT_GLYPHS[k % len(TEST_POINT_GLYPHS)],
+                                                       base + Style(reverse=True))]
         else:
             self._palette(base)
             for k, name in enumerate(self.class_names):
-                segments.append(Segment(" ", self._region_style(k * CONFIDENCE_LEVELS + CONFIDENCE_LEVELS - 1,
-                                                                k * CONFIDENCE_LEVELS + CONFIDENCE_LEVELS - 1)))
-                segments.append(Segment(f" {name}  ", base + Style(color=self._point_rgb[k % len(CLASS_COLORS)])))
-            segments.append(Segment(f"{TRAIN_GLYPH} train  {TEST_GLYPH} test", base))
-        extent = Segment(f"   x {x0:.2g}..{x1:.2g} y {y0:.2g}..{y1:.2g}", base + Style(dim=True))
-        if Strip(segments).cell_length + len(extent.text) <= width:  # the extent only when it fits whole
-            segments.append(extent)
-        return Strip(segments).crop(0, width).adjust_cell_length(width, base)
+                level = k * CONFIDENCE_LEVELS + CONFIDENCE_LEVELS - 1
+                classes.append([Segment(" ", self._region_style(level, level)),
+                                Segment(f" {name}", base + Style(color=self._point_rgb[k % len(CLASS_COLORS)]))])
+            points = [Segment(f"{TRAIN_GLYPH} train  {TEST_GLYPH} test", base)]
+        extent = [Segment(f"x {x0:.2g}..{x1:.2g} y {y0:.2g}..{y1:.2g}", base + Style(dim=True))]
+        lines = [classes + [points]]
+        if _groups_width(lines[0]) > width:
+            lines = [classes, [points]]
+        if _groups_width(lines[-1] + [extent]) <= width:  # the extent only when it fits whole
+            lines[-1].append(extent)
+        strips = []
+        for groups in lines:
+            segments: list[Segment] = []
+            for i, group in enumerate(groups):
+                segments += ([Segment(LEGEND_GAP, base)] if i else []) + group
+            strips.append(Strip(segments).crop(0, width).adjust_cell_length(width, base))
+        return strips
+
+
+def _groups_width(groups: list[list[Segment]]) -> int:
+    """Cells taken by the legend's groups on one line, with the gaps between them."""
+    return sum(Segment.get_line_length(group) for group in groups) + len(LEGEND_GAP) * max(len(groups) - 1, 0)

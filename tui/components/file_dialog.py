@@ -24,6 +24,21 @@ from core.checkpoint import is_checkpoint
 from core.config import memory_limit
 from core.files import PathError, check_output, expand, open_input
 
+class Dialog(ModalScreen[object]):
+    """A modal screen that answers once. Keys that land while it closes (y then escape, q then q)
+    would dismiss it again, and the second dismiss would pop the screen beneath it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._answered = False
+
+    def answer(self, value: object) -> None:
+        if self._answered:
+            return
+        self._answered = True
+        self.dismiss(value)
+
+
 DIALOG_CSS = """
     align: center middle;
     & > Vertical {
@@ -80,7 +95,7 @@ def checkpoint_input(text: str, overwrite: bool = False) -> Path:
     return path
 
 
-class PathDialog(ModalScreen["Path | None"]):
+class PathDialog(Dialog):
     """Ask for a file path, checked by `check`; dismisses with the Path, or None when cancelled (escape).
 
     An existing file that `check` refuses only because it is not ours (PathError.overwritable) is
@@ -138,37 +153,39 @@ class PathDialog(ModalScreen["Path | None"]):
             self.app.push_screen(question, lambda yes: self._replace(text) if yes else None)
             return
         if path is not None:
-            self.dismiss(path)
+            self.answer(path)
 
     def _replace(self, text: str) -> None:
         if not self.is_active:
             return  # another screen is on top (or this one is gone): leave the stack alone
         path = self._checked(text, overwrite=True)
         if path is not None:
-            self.dismiss(path)
+            self.answer(path)
 
     @on(Button.Pressed, "#path-cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.answer(None)
 
 
 Choice = tuple[str, str, object]  # (key, label, the value the dialog dismisses with)
 
 
-class ChoiceDialog(ModalScreen[object]):
-    """A question with a few answers, each a button and a key; escape answers `cancel`."""
+class ChoiceDialog(Dialog):
+    """A question with a few answers, each a button and a key; escape answers `cancel`. The button
+    of `focus` (an index into `choices`) has the focus, that of `primary` stands out."""
 
     DEFAULT_CSS = "ChoiceDialog {" + DIALOG_CSS + "}"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, question: str, choices: Sequence[Choice], *, cancel: object = None,
-                 focus: int = 0) -> None:
+                 focus: int = 0, primary: int = 0) -> None:
         super().__init__()
         self.title_text = title
         self.question = question
         self.choices = list(choices)
         self.cancel = cancel
         self.focus_index = focus
+        self.primary = primary
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -177,7 +194,7 @@ class ChoiceDialog(ModalScreen[object]):
             with Horizontal():
                 for index, (key, label, _) in enumerate(self.choices):
                     yield Button(f"{label} ({key})", id=f"choice-{index}", compact=True,
-                                 variant="primary" if index == 0 else "default")
+                                 variant="primary" if index == self.primary else "default")
 
     def on_mount(self) -> None:
         self.query_one(f"#choice-{self.focus_index % len(self.choices)}", Button).focus()
@@ -186,17 +203,17 @@ class ChoiceDialog(ModalScreen[object]):
         for key, _, value in self.choices:
             if event.key == key:
                 event.stop()
-                self.dismiss(value)
+                self.answer(value)
                 return
 
     @on(Button.Pressed)
     def chosen(self, event: Button.Pressed) -> None:
         event.stop()
         index = int((event.button.id or "choice-0").removeprefix("choice-"))
-        self.dismiss(self.choices[index][2])
+        self.answer(self.choices[index][2])
 
     def action_cancel(self) -> None:
-        self.dismiss(self.cancel)
+        self.answer(self.cancel)
 
 
 class ConfirmDialog(ChoiceDialog):
@@ -211,4 +228,4 @@ class ConfirmDialog(ChoiceDialog):
         super().__init__(title, question, choices, cancel=False, focus=-1)
 
     def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
+        self.answer(answer)

@@ -3,10 +3,15 @@
 Each verdict is written out and marked with a sign as well as coloured, so the table reads the
 same without colour: ✓ good (green), ~ acceptable (yellow), ? inconclusive (blue),
 ! suspicious (orange), ✗ wrong (red).
+
+The table fits the pane rather than scroll sideways: in a narrow pane (beside the form at 80x24)
+the headers are shortened and, if that is not enough, the last columns are left out; the notes
+say which.
 """
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -28,9 +33,15 @@ VERDICT_MEANINGS = {
     "wrong": "backprop disagrees with the numerical gradient",
 }
 
-#: The most telling first: in a narrow pane the last columns scroll off to the right.
+#: The most telling first: in a narrow pane the last columns are left out.
 COLUMNS = ("param", "verdict", "max rel err", "kinks", "max |diff|", "checked", "shape")
 SMOOTH_COLUMN = "unexplained"
+#: The headers of a narrow pane (the others stay as they are).
+SHORT_HEADERS = {"max rel err": "rel err", SMOOTH_COLUMN: "unexpl", "max |diff|": "|diff|"}
+#: Columns never left out.
+KEPT_COLUMNS = 2
+#: The cells DataTable pads each column with.
+CELL_PADDING = 2
 
 
 def verdict_text(verdict: str, upper: bool = False) -> Text:
@@ -93,6 +104,7 @@ class GradCheckView(VerticalScroll):
         self.result = None
         self.state = "empty"  # empty, running, done, error
         self.add_class("-empty")
+        self.shown_columns: tuple[tuple[str, str], ...] = ()  # (column, header) of the table as shown
 
     def compose(self) -> ComposeResult:
         yield Static("Gradient check: not run yet. It compares backprop with central differences "
@@ -122,6 +134,7 @@ class GradCheckView(VerticalScroll):
         bar = self.query_one("#gc-progress", ProgressBar)
         bar.update(total=total, progress=0)
         self.table.clear(columns=True)
+        self.shown_columns = ()
         self.query_one("#gc-notes", Static).update("")
 
     def set_progress(self, done: int, total: int) -> None:
@@ -149,30 +162,71 @@ class GradCheckView(VerticalScroll):
             (f"  (batch of {result.batch_size}, h = {result.h:g})", "dim"),
         )
         self.query_one("#gc-summary", Static).update(summary)
-        table = self.table
-        table.clear(columns=True)
-        with_smooth = any(row.kinks or row.delta_rel_error > 1e-9 for row in result.rows)
-        columns = list(COLUMNS)
-        if with_smooth:
-            columns.insert(columns.index("max rel err") + 1, SMOOTH_COLUMN)
-        for label in columns:
-            align = "left" if label in ("param", "shape", "verdict") else "right"
-            table.add_column(Text(label, justify=align), key=label)
-        for row in result.rows:
-            cells = {
-                "param": Text(row.name, style="bold"),
-                "verdict": verdict_text(row.verdict),
-                "max rel err": Text(_sci(row.max_rel_error), justify="right"),
-                "kinks": Text(str(row.kinks), justify="right"),
-                SMOOTH_COLUMN: Text("-" if row.kinks == row.checked else _sci(row.unexplained_error),
-                                    justify="right"),
-                "max |diff|": Text(_sci(row.max_abs_diff), justify="right"),
-                "checked": Text(str(row.checked), justify="right"),
-                "shape": "x".join(str(s) for s in row.shape),
-            }
-            table.add_row(*(cells[label] for label in columns), key=row.name)
+        self.shown_columns = ()  # a new table
+        self._fill_table()
+
+    def on_resize(self) -> None:
+        if self.result is not None:
+            self._fill_table()
+
+    def _cells(self) -> dict[str, list]:
+        """Every column's cells, by column name, in the order of the result's rows."""
+        rows = self.result.rows
+        cells = {
+            "param": [Text(row.name, style="bold") for row in rows],
+            "verdict": [verdict_text(row.verdict) for row in rows],
+            "max rel err": [Text(_sci(row.max_rel_error), justify="right") for row in rows],
+            "kinks": [Text(str(row.kinks), justify="right") for row in rows],
+            "max |diff|": [Text(_sci(row.max_abs_diff), justify="right") for row in rows],
+            "checked": [Text(str(row.checked), justify="right") for row in rows],
+            "shape": ["x".join(str(s) for s in row.shape) for row in rows],
+        }
+        if any(row.kinks or row.delta_rel_error > 1e-9 for row in rows):
+            cells[SMOOTH_COLUMN] = [Text("-" if row.kinks == row.checked else _sci(row.unexplained_error),
+                                         justify="right") for row in rows]
+        return cells
+
+    def _fit_columns(self, cells: dict[str, list], width: int) -> list[tuple[str, str]]:
+        """(column, header) of the columns to show in `width` cells: all with their full headers when
+        they fit, else with short headers, leaving out the last columns until the rest fit."""
+        names = list(COLUMNS)
+        if SMOOTH_COLUMN in cells:
+            names.insert(names.index("max rel err") + 1, SMOOTH_COLUMN)
+
+        def needed(columns: list[tuple[str, str]]) -> int:
+            return sum(max([len(header)] + [cell_len(str(cell)) for cell in cells[name]]) + CELL_PADDING
+                       for name, header in columns)
+
+        full = [(name, name) for name in names]
+        if needed(full) <= width:
+            return full
+        short = [(name, SHORT_HEADERS.get(name, name)) for name in names]
+        while len(short) > KEPT_COLUMNS and needed(short) > width:
+            short.pop()
+        return short
+
+    def _fill_table(self) -> None:
+        """The table of the result, with the columns that fit the pane; the notes under it."""
+        result = self.result
+        cells = self._cells()
+        columns = tuple(self._fit_columns(cells, self.scrollable_content_region.width or self.size.width))
+        if columns != self.shown_columns:
+            self.shown_columns = columns
+            table = self.table
+            table.clear(columns=True)
+            for name, header in columns:
+                align = "left" if name in ("param", "shape", "verdict") else "right"
+                table.add_column(Text(header, justify=align), key=name)
+            for i, row in enumerate(result.rows):
+                table.add_row(*(cells[name][i] for name, _ in columns), key=row.name)
         notes = Text()
-        if with_smooth:
+        shown = {name for name, _ in columns}
+        short = [f"{header} = {name}" for name, header in columns if header != name]
+        left_out = [name for name in cells if name not in shown]
+        if short or left_out:
+            said = short + ([f"left out: {', '.join(left_out)}"] if left_out else [])
+            notes.append("In this width: " + "; ".join(said) + ".\n\n")
+        if SMOOTH_COLUMN in cells:
             notes.append(f"{SMOOTH_COLUMN}: the largest relative error left once the kinks and the "
                          "delta's share are set aside; the verdict is based on it.\n\n")
         for i, note in enumerate(result.notes):

@@ -9,8 +9,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from tui.components.file_dialog import Dialog
 
 INTRO = (
     "ScratchNet trains a NumPy network written from scratch, live. Edit the configuration on "
@@ -18,7 +19,7 @@ INTRO = (
 )
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog):
     """A table of (keys, what they do) rows, grouped under headings (rows whose keys are '')."""
 
     DEFAULT_CSS = """
@@ -72,4 +73,4 @@ class HelpScreen(ModalScreen[None]):
         return table
 
     def action_dismiss_help(self) -> None:
-        self.dismiss(None)
+        self.answer(None)

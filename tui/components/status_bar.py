@@ -1,7 +1,10 @@
-"""The status line: state, epoch and step, loss, accuracy, speed, elapsed and ETA, learning rate.
+"""The status line: state, step and epoch, learning rate, loss, train and test accuracy, speed,
+elapsed time and ETA, in the words and counts of `scratchnet train`'s progress line.
 
-One line when the terminal is wide enough, two at 80 columns, plus a line for the session's message
-(divergence, errors, loading) when there is one. It redraws only when its text changes.
+Its groups ("step 669/1,250", "train 90.0%") sit on one line when the terminal is wide enough, on
+two at 80 columns (the run's progress, then its measures), each line with the same gap between all
+its groups; a last line holds the session's message (divergence, errors, loading) when there is
+one. It redraws only when its text changes.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ STATE_STYLES = {
     "diverged": "bold red",
     "error": "bold red",
 }
-SEPARATOR = "  "
+#: The gaps between groups on a line: all the same, as wide as the line allows within these bounds.
+MIN_GAP, MAX_GAP = 2, 4
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -55,6 +59,15 @@ def fmt_count(value: int | None) -> str:
     return "--" if value is None else f"{int(value):,}"
 
 
+def fmt_epoch(done: int | None, epochs: int | None) -> str:
+    """The epoch under way out of the run's epochs, as `scratchnet train` counts: 1/5 before the first
+    step, 5/5 once the last epoch is done (`done` is the number of whole epochs done)."""
+    if done is None:
+        return "--"
+    current = int(done) + 1
+    return f"{min(current, epochs)}/{epochs}" if epochs else f"{current}"
+
+
 class StatusBar(Widget):
     """Call `show(snapshot)` (anything with the Snapshot's attributes) or `show_text(state, message)`."""
 
@@ -69,7 +82,8 @@ class StatusBar(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state = "loading"
-        self.parts: tuple[Text, Text, str] = (Text("LOADING", style=STATE_STYLES["loading"]), Text(""), "")
+        self.groups: tuple[list[Text], list[Text]] = ([self._state_text("loading")], [])
+        self.message = ""
         self._key: Any = None
 
     # ------------------------------------------------------------------------------- content
@@ -90,24 +104,22 @@ class StatusBar(Widget):
             return
         self._key = key
 
-        head = Text()
-        head.append("● " + state.upper(), style=STATE_STYLES.get(state, "bold"))
-        epoch_text = fmt_count(epoch) + (f"/{epochs}" if epochs else "")
-        head.append(f"{SEPARATOR}epoch {epoch_text}")
-        step_text = fmt_count(step) + (f"/{int(total):,}" if total else "")
-        head.append(f"{SEPARATOR}step {step_text}")
-        head.append(f"{SEPARATOR}lr {fmt_number(lr)}")
-
-        body = Text()
-        body.append("loss ")
-        body.append(fmt_number(loss), style="bold")
-        body.append(f"{SEPARATOR}acc ")
-        body.append(fmt_percent(train_acc), style="bold")
-        body.append(f" test {fmt_percent(test_acc)}")
+        progress = [
+            self._state_text(state),
+            Text("step " + fmt_count(step) + (f"/{int(total):,}" if total else "")),
+            Text(f"epoch {fmt_epoch(epoch, epochs)}"),
+            Text(f"lr {fmt_number(lr)}"),
+        ]
         speed_text = "--" if speed is None or not math.isfinite(float(speed)) else f"{float(speed):,.0f}"
-        body.append(f"{SEPARATOR}{speed_text} steps/s")
-        body.append(f"{SEPARATOR}{fmt_duration(elapsed)} elapsed{SEPARATOR}ETA {fmt_duration(eta)}")
-        self._set(state, head, body, message)
+        measures = [
+            Text.assemble("loss ", (fmt_number(loss), "bold")),
+            Text.assemble("train ", (fmt_percent(train_acc), "bold")),
+            Text.assemble("test ", (fmt_percent(test_acc), "bold")),
+            Text(f"{speed_text} steps/s"),
+            Text(f"{fmt_duration(elapsed)} elapsed"),
+            Text(f"ETA {fmt_duration(eta)}"),
+        ]
+        self._set(state, progress, measures, message)
 
     def show_text(self, state: str, message: str = "") -> None:
         """A state without a session behind it (loading, a failed load)."""
@@ -115,17 +127,27 @@ class StatusBar(Widget):
         if key == self._key:
             return
         self._key = key
-        head = Text("● " + state.upper(), style=STATE_STYLES.get(state, "bold"))
-        self._set(state, head, Text(""), message)
+        self._set(state, [self._state_text(state)], [], message)
 
-    def _set(self, state: str, head: Text, body: Text, message: str) -> None:
+    @staticmethod
+    def _state_text(state: str) -> Text:
+        return Text("● " + state.upper(), style=STATE_STYLES.get(state, "bold"))
+
+    def _set(self, state: str, progress: list[Text], measures: list[Text], message: str) -> None:
         old_lines = self._line_count(self.size.width) if self.size.width else None
         self.state = state
-        self.parts = (head, body, message)
+        self.groups = (progress, measures)
+        self.message = message
         if old_lines is not None and self._line_count(self.size.width) != old_lines:
             self.refresh(layout=True)
         else:
             self.refresh()
+
+    @property
+    def parts(self) -> tuple[Text, Text, str]:
+        """(the run's progress, its measures, the message), the groups joined by the narrowest gap."""
+        progress, measures = self.groups
+        return Text(" " * MIN_GAP).join(progress), Text(" " * MIN_GAP).join(measures), self.message
 
     @property
     def text(self) -> str:
@@ -136,14 +158,12 @@ class StatusBar(Widget):
     # ------------------------------------------------------------------------------ drawing
 
     def _lines(self, width: int) -> list[Text]:
-        head, body, message = self.parts
-        lines: list[Text] = []
-        if not body.plain:
-            lines.append(head)
-        elif len(head) + len(body) + 5 <= width:
-            lines.append(Text.assemble(head, Text("  │  ", style="dim"), body))
-        else:
-            lines.extend((head, body))
+        progress, measures = self.groups
+        message = self.message
+        everything = progress + measures
+        rows = [everything] if _length(everything, MIN_GAP) <= width else [g for g in (progress, measures) if g]
+        gap = min(_widest_gap(groups, width) for groups in rows)  # the same gap on every line
+        lines = [Text(" " * gap).join(groups) for groups in rows]
         if message:
             style = STATE_STYLES.get(self.state, "") if self.state in ("diverged", "error") else "italic"
             lines.append(Text(message, style=style))
@@ -163,3 +183,15 @@ class StatusBar(Widget):
 
     def render(self) -> Text:
         return Text("\n").join(self._lines(self.content_size.width))
+
+
+def _length(groups: list[Text], gap: int) -> int:
+    return sum(len(group) for group in groups) + gap * (len(groups) - 1)
+
+
+def _widest_gap(groups: list[Text], width: int) -> int:
+    """The widest gap (MIN_GAP to MAX_GAP) that lets the groups fit `width` on one line."""
+    if len(groups) < 2:
+        return MAX_GAP
+    spare = width - _length(groups, 0)
+    return max(MIN_GAP, min(MAX_GAP, spare // (len(groups) - 1)))
