@@ -391,7 +391,7 @@ async def test_two_answers_in_a_row_close_a_dialog_once():
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         for dialog, first, second in [
-            (ConfirmDialog("Quit?", "Really?"), lambda d: d.action_answer(False), lambda d: d.action_cancel()),
+            (ConfirmDialog("Quit?", "Really?"), lambda d: d.action_choose(1), lambda d: d.action_cancel()),
             (UnsavedDialog(3, "re-initialise"), lambda d: d.answer("cancel"), lambda d: d.answer("discard")),
             (PathDialog("Save", "x.npz", check=checkpoint_output), lambda d: d.action_cancel(),
              lambda d: d.action_cancel()),

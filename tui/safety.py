@@ -17,6 +17,7 @@ import datetime
 import os
 import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ from core.files import atomic_write
 HOME_ENV = "SCRATCHNET_HOME"
 #: The signals after which the app autosaves and exits, with the exit codes a shell gives them.
 EXIT_SIGNALS = {signal.SIGTERM: 128 + signal.SIGTERM, signal.SIGHUP: 128 + signal.SIGHUP}
+#: Seconds the app has, after such a signal, to shut down the normal way before the process ends
+#: regardless: with its terminal gone, Textual's output thread can die on a write error, and closing
+#: the driver then waits for it forever (seen under load). The run is autosaved before this starts.
+EXIT_GRACE = 5.0
 
 
 def data_dir() -> Path:
@@ -131,6 +136,9 @@ def _on_signal(app: Any, signum: int) -> None:
     saved = f"; the run was autosaved to {path} (the next `scratchnet` offers to open it)" if path else ""
     app._stop_threads()
     app.farewell = f"scratchnet: ended by {name}{saved}"
+    deadline = threading.Timer(EXIT_GRACE, os._exit, args=(EXIT_SIGNALS[signum],))
+    deadline.daemon = True  # a normal exit within the grace ends it with the process
+    deadline.start()
     app.exit(return_code=EXIT_SIGNALS[signum])
 
 

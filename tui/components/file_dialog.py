@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Callable, Sequence
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -186,6 +186,10 @@ class ChoiceDialog(Dialog):
         self.cancel = cancel
         self.focus_index = focus
         self.primary = primary
+        for index, (key, label, _) in enumerate(self.choices):
+            # bindings, not a key handler: a key that comes right after the one that opened the
+            # dialog reaches it through them even before it is mounted and focused
+            self._bindings.bind(key, f"choose({index})", label)
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -199,17 +203,12 @@ class ChoiceDialog(Dialog):
     def on_mount(self) -> None:
         self.query_one(f"#choice-{self.focus_index % len(self.choices)}", Button).focus()
 
-    def on_key(self, event: events.Key) -> None:
-        for key, _, value in self.choices:
-            if event.key == key:
-                event.stop()
-                self.answer(value)
-                return
-
     @on(Button.Pressed)
     def chosen(self, event: Button.Pressed) -> None:
         event.stop()
-        index = int((event.button.id or "choice-0").removeprefix("choice-"))
+        self.action_choose(int((event.button.id or "choice-0").removeprefix("choice-")))
+
+    def action_choose(self, index: int) -> None:
         self.answer(self.choices[index][2])
 
     def action_cancel(self) -> None:
@@ -221,11 +220,7 @@ class ConfirmDialog(ChoiceDialog):
     (key, label, value), e.g. "save first"."""
 
     DEFAULT_CSS = "ConfirmDialog {" + DIALOG_CSS + "}"
-    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n", "answer(False)", "No")]
 
     def __init__(self, title: str, question: str, *, also: Choice | None = None) -> None:
         choices = [("y", "Yes", True), *([also] if also else []), ("n", "No", False)]
         super().__init__(title, question, choices, cancel=False, focus=-1)
-
-    def action_answer(self, answer: bool) -> None:
-        self.answer(answer)
