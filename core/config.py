@@ -4,8 +4,9 @@
     config.to_toml("run.toml")
     config = TrainConfig.from_toml("run.toml").replace(epochs=50)
 
-Every invalid value raises ConfigError naming the field, the value and what is allowed. A network
-that would not fit in memory is refused when the config is made, before anything is allocated.
+Every invalid value raises ConfigError naming the field, the value and what is allowed. Whether the
+network fits in memory depends on the memory free at the time, so it is checked (check_memory) when a
+network is built, before anything is allocated, not when the config is made.
 """
 
 from __future__ import annotations
@@ -185,7 +186,6 @@ class TrainConfig:
         _choice("dtype", self.dtype, DTYPES)
         self._check_scales()
         set_("seed", _whole("seed", self.seed, 0, MAX_SEED))
-        check_memory(self)
 
     def _check_scales(self) -> None:
         """The initial standard deviation and the weight decay are at most the square root of the
@@ -240,13 +240,13 @@ class TrainConfig:
         return self.steps if self.steps is not None else self.epochs * self.steps_per_epoch(n_train)
 
     def validate_against(self, dataset: Dataset) -> None:
-        """Raise ConfigError if this config cannot train on `dataset`."""
+        """Raise ConfigError if this config cannot train on `dataset` (its memory is checked when the
+        network is built: core.training.build_network)."""
         if self.batch_size > dataset.n_train:
             raise ConfigError(
                 f"invalid batch_size={self.batch_size}: expected at most the {dataset.n_train} "
                 f"training rows of {dataset.name}"
             )
-        check_memory(self, dataset.n_features, dataset.n_classes)
 
     # ------------------------------------------------------------------ conversions
 

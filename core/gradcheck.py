@@ -17,7 +17,7 @@ import numpy as np
 
 from core.layers import LeakyReLU, ReLU, labels_of
 from core.network import MLP
-from core.numerical import Cancelled
+from core.numerical import Cancelled, fast_numerical_gradient
 
 VERDICT_BANDS = ((1e-7, "good"), (1e-4, "acceptable"), (1e-2, "suspicious"))
 #: From best to worst; "inconclusive": every checked entry crossed a kink, so nothing can be judged.
@@ -112,7 +112,7 @@ def gradient_check(
     with_delta = {name: g.copy() for name, g in net64.gradient(x, t, include_delta=True).items()}
 
     try:
-        numeric = net64.numerical_gradient(x, t, h, method="fast", should_stop=should_stop, progress=progress)
+        numeric = fast_numerical_gradient(net64, x, t, h, should_stop=should_stop, progress=progress)
     except Cancelled as stop:
         raise GradCheckCancelled("gradient check cancelled") from stop
 
@@ -157,7 +157,7 @@ def rel_allowed(delta_rel: np.ndarray) -> np.ndarray:
 
 def crosses_a_kink(net: MLP, x: np.ndarray, t: np.ndarray, flat_param: np.ndarray, i: int, h: float) -> bool:
     """Whether nudging entry i of a parameter by +h and by -h leaves some ReLU unit on one side and off on the other."""
-    kink_layers = [layer for layer in net.layers if isinstance(layer, (ReLU, LeakyReLU))]
+    kink_layers = [layer for layer in net.layers.values() if isinstance(layer, (ReLU, LeakyReLU))]
     if not kink_layers:
         return False
     saved = flat_param[i]

@@ -1,8 +1,14 @@
 """The layers of an MLP, one class each, with `forward` and `backward` (chapter 5's layered network).
 
-Each layer keeps what its backward pass needs from its forward pass. Arrays that would otherwise be
-allocated on every training step are kept in buffers and reused while the batch shape stays the same,
-so a buffer returned by `forward` or `backward` is overwritten by the next call: copy it to keep it.
+Each layer keeps what its backward pass needs from its forward pass. The last layer applies the
+output function and the loss: SoftmaxWithLoss, the book's, unless another pair is chosen from
+OUTPUT_LAYERS.
+
+Buffers, for speed: arrays that would otherwise be allocated on every training step are kept and
+reused while the batch shape stays the same. So what `forward` and `backward` return, and an Affine
+layer's dW and db (the gradients MLP.gradient hands out), are overwritten by the next call: copy them
+to keep them. The activations' `backward` also writes dx into the dout it is given, as the book's ReLU
+does.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ class Affine:
         return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        """dx (None without `input_grad`), after setting dW and db: buffers, overwritten by the next call."""
         np.matmul(self.x.T, dout, out=self.dW)
         if self.ones.shape[0] != dout.shape[0] or self.ones.dtype != dout.dtype:
             self.ones = np.ones(dout.shape[0], dout.dtype)
@@ -74,7 +81,8 @@ class ReLU:
         return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        dout *= self.mask  # in place, as the book does: dout is the next layer's buffer
+        """dx, written into `dout` itself (as the book does: dout is the next layer's buffer)."""
+        dout *= self.mask
         return dout
 
 
@@ -98,6 +106,7 @@ class LeakyReLU:
         return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dx, written into `dout` itself."""
         dout *= self.factor
         return dout
 
@@ -115,6 +124,7 @@ class Sigmoid:
         return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dx, written into `dout` itself."""
         self.slope = reuse(self.slope, dout.shape, dout.dtype)
         np.subtract(1, self.out, out=self.slope)
         self.slope *= self.out
@@ -135,6 +145,7 @@ class Tanh:
         return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dx, written into `dout` itself."""
         self.slope = reuse(self.slope, dout.shape, dout.dtype)
         np.multiply(self.out, self.out, out=self.slope)
         np.subtract(1, self.slope, out=self.slope)
@@ -169,42 +180,32 @@ def softmax_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-OUTPUTS = ("softmax", "sigmoid", "identity")
+def identity_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = x."""
+    np.copyto(out, x)
+    return out
+
+
+#: The output functions, by name: each writes y = output(a) into a given array.
+OUTPUT_FUNCTIONS = {"softmax": softmax_into, "sigmoid": sigmoid_into, "identity": identity_into}
+OUTPUTS = tuple(OUTPUT_FUNCTIONS)
 LOSSES = ("cross_entropy", "sum_squared")
-#: Every output and loss that go together: cross-entropy needs outputs that are probabilities.
-OUTPUT_LOSS_PAIRS = tuple((o, l) for o in OUTPUTS for l in LOSSES if (o, l) != ("identity", "cross_entropy"))
 
 
-class OutputWithLoss:
-    """The output function and the loss, as one last layer: forward(a, t) -> loss, backward() -> dL/da.
+class OutputLayer:
+    """What every last layer shares: y = output(a) and each row's true class, kept from `forward` for
+    `backward`, and the buffer of dL/da.
 
-    Losses over a batch of N rows, with t_n the label of row n and T the one-hot labels:
-      cross_entropy:  L = -1/N sum_n log(y[n, t_n] + delta)
-      sum_squared:    L = 1/N sum_n 1/2 sum_k (y[n, k] - T[n, k])^2
-
-    Backward gives the textbook gradients, which leave out delta:
-      softmax + cross_entropy:   dL/da = (y - T) / N
-      sigmoid + cross_entropy:   dL/da = -(1 - y) * T / N   (only the true class gets a gradient)
-      identity + sum_squared:    dL/da = (y - T) / N
-      sigmoid + sum_squared:     dL/da = (y - T) * y * (1 - y) / N
-      softmax + sum_squared:     dL/da = y * (g - sum_k g_k y_k), with g = (y - T) / N
-    With delta > 0 the exact derivative of the cross-entropy is these times y_t / (y_t + delta), row by
-    row; `backward(include_delta=True)` gives that one (the gradient check uses it to show the delta's share).
+    A last layer applies the output function to the scores a and takes the loss against the labels t,
+    over a batch of N rows (T: the one-hot labels). Its `backward()` returns dL/da in a buffer that the
+    next call overwrites: copy it to keep it.
     """
 
-    def __init__(self, output: str = "softmax", loss: str = "cross_entropy", delta: float = CROSS_ENTROPY_DELTA) -> None:
-        if output not in OUTPUTS:
-            raise ValueError(f"unknown output {output!r}; choose one of {', '.join(OUTPUTS)}")
-        if loss not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
-        if (output, loss) not in OUTPUT_LOSS_PAIRS:
-            raise ValueError(
-                "the identity output cannot be used with the cross-entropy loss "
-                "(its outputs are not probabilities); use sum_squared, or a softmax or sigmoid output"
-            )
-        self.output = output
-        self.loss = loss
-        self.delta = delta
+    output = ""  # the output function's name, a key of OUTPUT_FUNCTIONS
+    loss = ""  # the loss's name, one of LOSSES
+
+    def __init__(self, delta: float = CROSS_ENTROPY_DELTA) -> None:
+        self.delta = delta  # added inside the cross-entropy's log(); the squared losses ignore it
         self.y: np.ndarray | None = None
         self.da: np.ndarray | None = None
         self.row_starts = np.arange(0)  # n * K for each row n: where row n starts in y.ravel()
@@ -212,57 +213,165 @@ class OutputWithLoss:
 
     def activate(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """y = output(a), written into `out` when given."""
-        if out is None:
-            out = np.empty_like(a)
-        if self.output == "softmax":
-            return softmax_into(a, out)
-        if self.output == "sigmoid":
-            return sigmoid_into(a, out)
-        np.copyto(out, a)
-        return out
+        return OUTPUT_FUNCTIONS[self.output](a, np.empty_like(a) if out is None else out)
 
-    def forward(self, a: np.ndarray, t: np.ndarray) -> float:
-        labels = labels_of(t, a.shape)
-        n, k = a.shape
-        if self.y is None or self.y.shape != a.shape:  # a new batch shape: new row starts
+    def find_true_classes(self, t: np.ndarray, shape: tuple[int, int]) -> None:
+        """Check the labels `t` against the outputs' shape and note each row's true class in `true_class`."""
+        labels = labels_of(t, shape)
+        n, k = shape
+        if self.y is None or self.y.shape != shape:  # a new batch shape: new row starts
             self.row_starts = np.arange(0, n * k, k)
             self.true_class = np.empty(n, np.intp)
-        self.y = self.activate(a, reuse(self.y, a.shape, a.dtype))
         np.add(self.row_starts, labels, out=self.true_class)
-        if self.loss == "cross_entropy":
-            picked = self.y.take(self.true_class)  # y[n, t_n] of every row n
-            picked += self.delta
-            return float(-np.add.reduce(np.log(picked, out=picked)) / n)
-        diff = self.y.copy()
-        diff.reshape(-1)[self.true_class] -= 1
-        return float(0.5 * np.sum(diff * diff) / n)
+
+    def error_over_n(self) -> np.ndarray:
+        """(y - T) / N, into the buffer `da`."""
+        self.da = reuse(self.da, self.y.shape, self.y.dtype)
+        np.copyto(self.da, self.y)
+        self.da.reshape(-1)[self.true_class] -= 1  # y - T, before the division: exact where y is close to 1
+        self.da *= 1 / self.y.shape[0]
+        return self.da
+
+    def with_delta(self, da: np.ndarray) -> np.ndarray:
+        """The cross-entropy's textbook gradient `da` (which leaves the delta out) times y_t / (y_t + delta),
+        row by row, in place: the exact derivative of -log(y_t + delta)."""
+        y_true = self.y.take(self.true_class)
+        da *= (y_true / (y_true + self.delta))[:, None]
+        return da
+
+
+def cross_entropy(y: np.ndarray, true_class: np.ndarray, delta: float) -> float:
+    """L = -1/N sum_n log(y[n, t_n] + delta), with `true_class` the flat index of each y[n, t_n]."""
+    picked = y.take(true_class)
+    picked += delta
+    return float(-np.add.reduce(np.log(picked, out=picked)) / y.shape[0])
+
+
+def sum_squared(y: np.ndarray, true_class: np.ndarray) -> float:
+    """L = 1/N sum_n 1/2 sum_k (y[n, k] - T[n, k])^2, with `true_class` the flat index of each T[n, t_n] = 1."""
+    diff = y.copy()
+    diff.reshape(-1)[true_class] -= 1
+    return float(0.5 * np.sum(diff * diff) / y.shape[0])
+
+
+class SoftmaxWithLoss(OutputLayer):
+    """y = softmax(a),  L = -1/N sum_n log(y[n, t_n] + delta).   Backward: dL/da = (y - T) / N.
+
+    The book's last layer, and the default. delta is the notebook's 1e-7, so that log(0) is never taken.
+    """
+
+    output, loss = "softmax", "cross_entropy"
+
+    def forward(self, a: np.ndarray, t: np.ndarray) -> float:
+        self.find_true_classes(t, a.shape)
+        self.y = softmax_into(a, reuse(self.y, a.shape, a.dtype))
+        return cross_entropy(self.y, self.true_class, self.delta)
 
     def backward(self, include_delta: bool = False) -> np.ndarray:
-        y, true_class = self.y, self.true_class
-        n = y.shape[0]
-        self.da = reuse(self.da, y.shape, y.dtype)
-        da = self.da
-        da_true = da.reshape(-1)  # a view: da_true[true_class] are the entries of the true classes
-        if self.loss == "cross_entropy" and self.output == "softmax":
-            np.copyto(da, y)
-            da_true[true_class] -= 1  # y - 1 before the division: exact where y is close to 1
-            da *= 1 / n
-        elif self.loss == "cross_entropy":  # sigmoid output, the notebook's variant
-            da.fill(0)
-            da_true[true_class] = (y.take(true_class) - 1) / n
-        else:
-            np.copyto(da, y)
-            da_true[true_class] -= 1
-            da *= 1 / n
-            if self.output == "sigmoid":
-                da *= y * (1 - y)
-            elif self.output == "softmax":
-                da -= np.sum(da * y, axis=1, keepdims=True)
-                da *= y
-        if include_delta and self.loss == "cross_entropy":
-            y_true = y.take(true_class)
-            da *= (y_true / (y_true + self.delta))[:, None]
+        """(y - T) / N, the textbook gradient, which leaves delta out; `include_delta=True` gives the
+        exact one (the gradient check uses it to show the delta's share). A buffer: copy it to keep it."""
+        da = self.error_over_n()
+        return self.with_delta(da) if include_delta else da
+
+
+class SigmoidWithLoss(OutputLayer):
+    """y = sigmoid(a),  L = -1/N sum_n log(y[n, t_n] + delta).   Backward: dL/da = -(1 - y) * T / N.
+
+    The notebook's output: only the true class gets a gradient, so the others are never pushed down.
+    """
+
+    output, loss = "sigmoid", "cross_entropy"
+
+    def forward(self, a: np.ndarray, t: np.ndarray) -> float:
+        self.find_true_classes(t, a.shape)
+        self.y = sigmoid_into(a, reuse(self.y, a.shape, a.dtype))
+        return cross_entropy(self.y, self.true_class, self.delta)
+
+    def backward(self, include_delta: bool = False) -> np.ndarray:
+        """-(1 - y) * T / N, without delta unless `include_delta`. A buffer: copy it to keep it."""
+        self.da = reuse(self.da, self.y.shape, self.y.dtype)
+        self.da.fill(0)
+        self.da.reshape(-1)[self.true_class] = (self.y.take(self.true_class) - 1) / self.y.shape[0]
+        return self.with_delta(self.da) if include_delta else self.da
+
+
+class IdentityWithSquaredLoss(OutputLayer):
+    """y = a,  L = 1/N sum_n 1/2 sum_k (y[n, k] - T[n, k])^2.   Backward: dL/da = (y - T) / N."""
+
+    output, loss = "identity", "sum_squared"
+
+    def forward(self, a: np.ndarray, t: np.ndarray) -> float:
+        self.find_true_classes(t, a.shape)
+        self.y = identity_into(a, reuse(self.y, a.shape, a.dtype))
+        return sum_squared(self.y, self.true_class)
+
+    def backward(self, include_delta: bool = False) -> np.ndarray:
+        """(y - T) / N (there is no delta). A buffer: copy it to keep it."""
+        return self.error_over_n()
+
+
+class SigmoidWithSquaredLoss(OutputLayer):
+    """y = sigmoid(a),  L = 1/N sum_n 1/2 sum_k (y - T)^2.   Backward: dL/da = (y - T) * y * (1 - y) / N."""
+
+    output, loss = "sigmoid", "sum_squared"
+
+    def forward(self, a: np.ndarray, t: np.ndarray) -> float:
+        self.find_true_classes(t, a.shape)
+        self.y = sigmoid_into(a, reuse(self.y, a.shape, a.dtype))
+        return sum_squared(self.y, self.true_class)
+
+    def backward(self, include_delta: bool = False) -> np.ndarray:
+        """(y - T) / N times the sigmoid's slope y (1 - y) (there is no delta). A buffer: copy it to keep it."""
+        da = self.error_over_n()
+        da *= self.y * (1 - self.y)
         return da
+
+
+class SoftmaxWithSquaredLoss(OutputLayer):
+    """y = softmax(a),  L = 1/N sum_n 1/2 sum_k (y - T)^2.   Backward: dL/da = y * (g - sum_k g_k y_k), g = (y - T) / N."""
+
+    output, loss = "softmax", "sum_squared"
+
+    def forward(self, a: np.ndarray, t: np.ndarray) -> float:
+        self.find_true_classes(t, a.shape)
+        self.y = softmax_into(a, reuse(self.y, a.shape, a.dtype))
+        return sum_squared(self.y, self.true_class)
+
+    def backward(self, include_delta: bool = False) -> np.ndarray:
+        """g = (y - T) / N through the softmax's Jacobian (there is no delta). A buffer: copy it to keep it."""
+        da = self.error_over_n()
+        da -= np.sum(da * self.y, axis=1, keepdims=True)
+        da *= self.y
+        return da
+
+
+#: The last layer of each output and loss that go together, in OUTPUTS order. Cross-entropy needs
+#: outputs that are probabilities, so the identity output has only the squared loss.
+OUTPUT_LAYERS: dict[tuple[str, str], type[OutputLayer]] = {
+    ("softmax", "cross_entropy"): SoftmaxWithLoss,
+    ("softmax", "sum_squared"): SoftmaxWithSquaredLoss,
+    ("sigmoid", "cross_entropy"): SigmoidWithLoss,
+    ("sigmoid", "sum_squared"): SigmoidWithSquaredLoss,
+    ("identity", "sum_squared"): IdentityWithSquaredLoss,
+}
+OUTPUT_LOSS_PAIRS = tuple(OUTPUT_LAYERS)
+
+
+def OutputWithLoss(output: str = "softmax", loss: str = "cross_entropy", delta: float = CROSS_ENTROPY_DELTA) -> OutputLayer:
+    """The last layer for this output and loss, from OUTPUT_LAYERS: SoftmaxWithLoss by default.
+
+    Named like the classes it builds, as the network calls it where the book writes SoftmaxWithLoss().
+    """
+    if output not in OUTPUTS:
+        raise ValueError(f"unknown output {output!r}; choose one of {', '.join(OUTPUTS)}")
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    if (output, loss) not in OUTPUT_LAYERS:
+        raise ValueError(
+            "the identity output cannot be used with the cross-entropy loss "
+            "(its outputs are not probabilities); use sum_squared, or a softmax or sigmoid output"
+        )
+    return OUTPUT_LAYERS[output, loss](delta)
 
 
 def labels_of(t: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

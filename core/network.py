@@ -1,21 +1,21 @@
 """Networks: the notebook's SimpleNet, and the multilayer perceptron (MLP) that everything trains.
 
-An MLP is an ordered list of layers, Affine -> activation -> ... -> Affine, and a last layer that
-applies the output function and the loss. Its parameters live in `params` (W1, b1, W2, b2, ...),
-shared with the layers and updated in place by the optimizers.
+An MLP is the book's MultiLayerNet: an ordered dict of named layers, Affine1 -> Relu1 -> Affine2 ->
+... -> AffineL, and a last layer that applies the output function and the loss. Its parameters live
+in `params` (W1, b1, W2, b2, ...), shared with the Affine layers and updated in place by the optimizers.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections import OrderedDict
+from typing import Sequence
 
 import numpy as np
 
 from core import layers as L
 from core.functions import CROSS_ENTROPY_DELTA, cross_entropy_error, softmax
 from core.gradient import H, numerical_gradient
-from core.numerical import METHODS as NUMERICAL_METHODS
 
 ACTIVATIONS = {"relu": L.ReLU, "leaky_relu": L.LeakyReLU, "sigmoid": L.Sigmoid, "tanh": L.Tanh}
 OUTPUTS = L.OUTPUTS
@@ -33,19 +33,6 @@ def init_std(weight_init: float | str, fan_in: int) -> float:
     if weight_init == "he":
         return math.sqrt(2.0 / fan_in)
     return float(weight_init)
-
-
-def check_weight_init(weight_init: float | str) -> None:
-    if isinstance(weight_init, str):
-        if weight_init not in WEIGHT_INITS:
-            raise ValueError(
-                f"unknown weight_init {weight_init!r}; choose {', '.join(WEIGHT_INITS)} or a standard deviation"
-            )
-        return
-    if isinstance(weight_init, bool) or not isinstance(weight_init, (int, float)):
-        raise ValueError(f"weight_init must be 'xavier', 'he' or a number, got {weight_init!r}")
-    if not (math.isfinite(weight_init) and weight_init > 0):
-        raise ValueError(f"weight_init as a standard deviation must be a positive number, got {weight_init}")
 
 
 class MLP:
@@ -66,72 +53,37 @@ class MLP:
         seed: int | None = None,
         log_delta: float = CROSS_ENTROPY_DELTA,
     ) -> None:
-        sizes = tuple(sizes)
-        if len(sizes) < 2:
-            raise ValueError(f"an MLP needs at least an input and an output size, got sizes {sizes}")
-        for size in sizes:
-            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"layer sizes must be whole numbers >= 1, got {sizes}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
-        check_weight_init(weight_init)
-        if not (math.isfinite(weight_decay) and weight_decay >= 0):
-            raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay}")
-        if not (math.isfinite(log_delta) and log_delta >= 0):
-            raise ValueError(f"log_delta must be a finite number >= 0, got {log_delta}")
-        if np.dtype(dtype).name not in DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+        check_settings(sizes, activation, weight_init, weight_decay, log_delta, dtype)
         self.sizes = tuple(int(s) for s in sizes)
         self.activation = activation
         self.weight_init = weight_init
         self.weight_decay = float(weight_decay)
         self.dtype = np.dtype(dtype)
         self.log_delta = float(log_delta)
-        self.last_layer = L.OutputWithLoss(output, loss, log_delta)
         self.last_loss = math.nan  # the loss of the last call to `gradient`
 
+        # the weights, W ~ N(0, std^2), and the biases, 0
         rng = np.random.default_rng(seed)
         self.params: dict[str, np.ndarray] = {}
         for i, (fan_in, fan_out) in enumerate(zip(self.sizes, self.sizes[1:]), start=1):
             std = init_std(weight_init, fan_in)
             self.params[f"W{i}"] = (std * rng.standard_normal((fan_in, fan_out))).astype(self.dtype)
             self.params[f"b{i}"] = np.zeros(fan_out, self.dtype)
-        self.build_layers()
 
-    def build_layers(self) -> None:
-        """Affine1 -> activation -> Affine2 -> ... -> AffineL, sharing the arrays in `params`."""
-        self.layers: list = []
+        # the layers, in order, sharing the arrays in `params`
+        activation_name = activation.title().replace("_", "")  # "relu" -> Relu1, "leaky_relu" -> LeakyRelu1
+        self.layers: OrderedDict[str, object] = OrderedDict()
         for i in range(1, self.depth + 1):
-            W, b = self.params[f"W{i}"], self.params[f"b{i}"]
-            self.layers.append(L.Affine(W, b, input_grad=i > 1))
+            # the first layer needs no dx: nothing is before it
+            self.layers[f"Affine{i}"] = L.Affine(self.params[f"W{i}"], self.params[f"b{i}"], input_grad=i > 1)
             if i < self.depth:
-                self.layers.append(ACTIVATIONS[self.activation]())
-
-    @property
-    def depth(self) -> int:
-        """The number of Affine layers (weight matrices)."""
-        return len(self.sizes) - 1
-
-    @property
-    def output(self) -> str:
-        return self.last_layer.output
-
-    @property
-    def loss_name(self) -> str:
-        return self.last_layer.loss
-
-    def check_input(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
-        if x.ndim == 1:
-            x = x.reshape(1, -1)
-        if x.ndim != 2 or x.shape[1] != self.sizes[0]:
-            raise ValueError(f"the network takes inputs of shape (batch, {self.sizes[0]}), got {x.shape}")
-        return x
+                self.layers[f"{activation_name}{i}"] = ACTIVATIONS[activation]()
+        self.last_layer = L.OutputWithLoss(output, loss, log_delta)
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         """The last Affine layer's output, before the output function (a buffer: see core.layers)."""
         x = self.check_input(x)
-        for layer in self.layers:
+        for layer in self.layers.values():
             x = layer.forward(x)
         return x
 
@@ -168,41 +120,45 @@ class MLP:
         `include_delta`: differentiate the cross-entropy with its delta (see OutputWithLoss).
         The loss at these weights, computed on the way, is kept in `last_loss`.
         """
-        self.last_loss = self.loss(x, t)
-        dout = self.last_layer.backward(include_delta)
-        for layer in reversed(self.layers):
+        self.last_loss = self.loss(x, t)  # forward
+        dout = self.last_layer.backward(include_delta)  # backward
+        for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)
         grads: dict[str, np.ndarray] = {}
-        for i, layer in enumerate(self.layers[::2], start=1):
+        for i in range(1, self.depth + 1):
+            affine = self.layers[f"Affine{i}"]
             if self.weight_decay:
-                layer.dW += self.weight_decay * layer.W
-            grads[f"W{i}"] = layer.dW
-            grads[f"b{i}"] = layer.db
+                affine.dW += self.weight_decay * affine.W
+            grads[f"W{i}"] = affine.dW
+            grads[f"b{i}"] = affine.db
         return grads
 
-    def numerical_gradient(
-        self,
-        x: np.ndarray,
-        t: np.ndarray,
-        h: float = H,
-        method: str = "fast",
-        *,
-        should_stop: Callable[[], bool] | None = None,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> dict[str, np.ndarray]:
-        """dL/dparam by central differences, (L(p + h) - L(p - h)) / 2h for every parameter entry p.
+    def numerical_gradient(self, x: np.ndarray, t: np.ndarray, h: float = H) -> dict[str, np.ndarray]:
+        """dL/dparam by central differences, (L(p + h) - L(p - h)) / 2h for every parameter entry p:
+        the book's method, two full forward passes per entry (slow on purpose, for teaching).
+        Training and the gradient check use core.numerical's fast method, which agrees to rounding."""
+        return {name: numerical_gradient(lambda _: self.loss(x, t), param, h) for name, param in self.params.items()}
 
-        method="naive": the notebook's way, two full forward passes per entry; slow on purpose, for teaching.
-        method="fast": the same differences, layer by layer, without recomputing what a perturbation
-        cannot change (see core.numerical); agrees with "naive" to rounding (~1e-12 in float64).
-        `should_stop()` returning True raises core.numerical.Cancelled (asked every few milliseconds);
-        `progress(done, total)` counts parameter entries. The parameters are left exactly as they were.
-        """
-        if method not in NUMERICAL_METHODS:
-            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(NUMERICAL_METHODS)}")
-        if not (math.isfinite(h) and h > 0):
-            raise ValueError(f"h must be a positive number, got {h}")
-        return NUMERICAL_METHODS[method](self, x, t, h, should_stop=should_stop, progress=progress)
+    @property
+    def depth(self) -> int:
+        """The number of Affine layers (weight matrices)."""
+        return len(self.sizes) - 1
+
+    @property
+    def output(self) -> str:
+        return self.last_layer.output
+
+    @property
+    def loss_name(self) -> str:
+        return self.last_layer.loss
+
+    def check_input(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim == 1:
+            x = x.reshape(1, -1)
+        if x.ndim != 2 or x.shape[1] != self.sizes[0]:
+            raise ValueError(f"the network takes inputs of shape (batch, {self.sizes[0]}), got {x.shape}")
+        return x
 
     def astype(self, dtype: str | np.dtype) -> "MLP":
         """A new network of the same shape and settings, with this one's parameters cast to `dtype`."""
@@ -265,3 +221,36 @@ class SimpleNet:
 
     def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         return numerical_gradient(lambda _: self.loss(x, t), self.W)
+
+
+def check_settings(sizes, activation, weight_init, weight_decay, log_delta, dtype) -> None:
+    """ValueError, naming the setting, its value and what is allowed, for an MLP that cannot be built.
+    (The output and loss are checked by OutputWithLoss.)"""
+    sizes = tuple(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"an MLP needs at least an input and an output size, got sizes {sizes}")
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"layer sizes must be whole numbers >= 1, got {sizes}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+    check_weight_init(weight_init)
+    if not (math.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay}")
+    if not (math.isfinite(log_delta) and log_delta >= 0):
+        raise ValueError(f"log_delta must be a finite number >= 0, got {log_delta}")
+    if np.dtype(dtype).name not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+
+
+def check_weight_init(weight_init: float | str) -> None:
+    if isinstance(weight_init, str):
+        if weight_init not in WEIGHT_INITS:
+            raise ValueError(
+                f"unknown weight_init {weight_init!r}; choose {', '.join(WEIGHT_INITS)} or a standard deviation"
+            )
+        return
+    if isinstance(weight_init, bool) or not isinstance(weight_init, (int, float)):
+        raise ValueError(f"weight_init must be 'xavier', 'he' or a number, got {weight_init!r}")
+    if not (math.isfinite(weight_init) and weight_init > 0):
+        raise ValueError(f"weight_init as a standard deviation must be a positive number, got {weight_init}")

@@ -1,13 +1,13 @@
 """The numerical gradient of an MLP by central differences, computed layer by layer.
 
-For every parameter entry p (a weight W_l[i, j] or a bias b_l[j]) both methods of MLP.numerical_gradient
-compute the same central difference, with the same h:
+For every parameter entry p (a weight W_l[i, j] or a bias b_l[j]) both methods here compute the same
+central difference, with the same h:
 
     dL/dp  ~  (L(p + h) - L(p - h)) / 2h
 
-"naive", the notebook's method (kept for teaching), nudges p and runs two full forward passes of the whole
-batch. "fast" (the default, this module) computes the same differences without recomputing what a nudge
-cannot change. For layer l, with input A = A_{l-1} (A_0 = x), pre-activation Z = A W_l + b_l and
+"naive" is the book's method (MLP.numerical_gradient), watched so that it can be cancelled and report
+progress: it nudges p and runs two full forward passes of the whole batch. "fast" (what training and the
+gradient check use) computes the same differences without recomputing what a nudge cannot change. For layer l, with input A = A_{l-1} (A_0 = x), pre-activation Z = A W_l + b_l and
 activation f(Z):
 
 1. What is cached. One ordinary forward pass gives every layer's Z and A. Nudging W_l or b_l leaves the
@@ -46,15 +46,14 @@ difference to its entry W_l[i, j]. The work is 2 x (those pairs) x (the layers a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+import math
+from typing import Callable
 
 import numpy as np
 
 from core import layers as L
 from core.gradient import H, numerical_gradient
-
-if TYPE_CHECKING:
-    from core.network import MLP
+from core.network import MLP
 
 #: About how many floating-point operations one chunk of the fast method does (~1 ms of work here);
 #: `should_stop` is asked between chunks.
@@ -78,7 +77,8 @@ def fast_numerical_gradient(
     x = net.check_input(x)
     n = x.shape[0]
     dtype = net.dtype
-    affines, activations = net.layers[0::2], net.layers[1::2]
+    affines = [layer for layer in net.layers.values() if isinstance(layer, L.Affine)]
+    activations = [layer for layer in net.layers.values() if not isinstance(layer, L.Affine)]
     labels = L.labels_of(t, (n, net.sizes[-1]))
 
     net.scores(x)  # one ordinary forward pass: every layer keeps its output
@@ -121,7 +121,7 @@ class Cache:
         self.weights: list[np.ndarray] = weights
         self.biases: list[np.ndarray] = biases
         self.functions: list[Callable[[np.ndarray], np.ndarray]] = functions  # f of the hidden layers
-        self.last_layer: L.OutputWithLoss = last_layer
+        self.last_layer: L.OutputLayer = last_layer
         self.labels: np.ndarray = labels  # the true class of each row
         self.buffers: dict[str, np.ndarray] = {}
         # the scores less each row's largest, for the softmax: exp() of these cannot overflow, and
@@ -219,7 +219,7 @@ def near_enough_to_share_the_shift(cache: Cache, l: int, reach: float) -> bool:
 
 
 def column_losses(
-    last_layer: L.OutputWithLoss, scores: np.ndarray, labels: np.ndarray, shifted: bool = False
+    last_layer: L.OutputLayer, scores: np.ndarray, labels: np.ndarray, shifted: bool = False
 ) -> np.ndarray:
     """The loss of each perturbed row, as OutputWithLoss defines it (the data loss is their mean):
         cross_entropy: loss_n = -log(y[t_n] + delta),   sum_squared: loss_n = 1/2 sum_k (y_k - T_k)^2,
@@ -287,8 +287,8 @@ class Watch:
 def naive_numerical_gradient(
     net: MLP, x: np.ndarray, t: np.ndarray, h: float = H, *, should_stop: ShouldStop = None, progress: Progress = None
 ) -> dict[str, np.ndarray]:
-    """The notebook's method: core.gradient.numerical_gradient on every parameter, two full forward
-    passes of the loss per entry. `should_stop` is asked before every entry."""
+    """The book's method (MLP.numerical_gradient): core.gradient.numerical_gradient on every parameter,
+    two full forward passes of the loss per entry. `should_stop` is asked before every entry."""
     total = sum(param.size for param in net.params.values())
     passes = 0
 
@@ -315,8 +315,22 @@ def naive_numerical_gradient(
     return grads
 
 
-#: The methods of MLP.numerical_gradient, by name.
+#: The methods of network_numerical_gradient, by name.
 METHODS: dict[str, Callable[..., dict[str, np.ndarray]]] = {
     "fast": fast_numerical_gradient,
     "naive": naive_numerical_gradient,
 }
+
+
+def network_numerical_gradient(
+    net: MLP, x: np.ndarray, t: np.ndarray, h: float = H, method: str = "fast", *,
+    should_stop: ShouldStop = None, progress: Progress = None,
+) -> dict[str, np.ndarray]:
+    """dL/dparam of `net` by central differences, by the method of that name (see METHODS).
+    `should_stop()` returning True raises Cancelled; `progress(done, total)` counts parameter entries.
+    The parameters are left exactly as they were."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if not (math.isfinite(h) and h > 0):
+        raise ValueError(f"h must be a positive number, got {h}")
+    return METHODS[method](net, x, t, h, should_stop=should_stop, progress=progress)

@@ -7,7 +7,7 @@
 From any other thread, at any time: start(), pause(), resume(), step(n), stop(),
 set_learning_rate(lr), snapshot(), save_checkpoint(path). None of them waits on the trainer for
 more than one parameter update (or, once, at a divergence, the few the run replays to rewind: see
-BACKUP_EVERY); the session pushes nothing to anyone and never waits on a reader.
+core.divergence); the session pushes nothing to anyone and never waits on a reader.
 A pause or stop takes effect after the current step, or within milliseconds in the middle of a
 numerical gradient, whose step is then redone from scratch (with the same batch).
 
@@ -29,12 +29,14 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from core.config import ConfigError, TrainConfig
+from core.config import ConfigError, TrainConfig, check_memory
 from core.datasets import Dataset, load_dataset
+from core.divergence import BACKUP_EVERY, DivergenceGuard
 from core.metrics import EvalRecord, MetricsHistory, evaluate
 from core.network import MLP
-from core.numerical import Cancelled
+from core.numerical import Cancelled, network_numerical_gradient
 from core.optimizers import Optimizer, make_optimizer
+from core.sampling import BatchSampler
 
 STATES = ("ready", "training", "paused", "stopped", "finished", "diverged", "error")
 #: States a run never leaves.
@@ -45,10 +47,6 @@ RESUMABLE = ("data_dir", "epochs", "steps", "lr", "eval_every", "eval_samples")
 NUMERICAL_METHODS = {"numerical": "fast", "numerical-naive": "naive"}
 # Independent random streams derived from config.seed (the network's init uses the seed itself).
 BATCH_STREAM, EVAL_STREAM = 1, 2
-#: Backprop steps between two backups of the weights and optimizer state. A divergence or a failed
-#: update rewinds to the last backup and replays the steps since, bit for bit: no step pays for a copy
-#: of the weights. Numerical steps are slow enough to be backed up every one, and never replayed.
-BACKUP_EVERY = 32
 
 
 def load_data(config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> Dataset:
@@ -72,6 +70,9 @@ def check_resumable(saved: TrainConfig, config: TrainConfig) -> None:
 
 
 def build_network(config: TrainConfig, dataset: Dataset) -> MLP:
+    """The config's network for `dataset`, freshly initialised; ConfigError, before anything is
+    allocated, if the run would not fit in the memory available now (core.config.check_memory)."""
+    check_memory(config, dataset.n_features, dataset.n_classes)
     return MLP(
         config.layer_sizes(dataset.n_features, dataset.n_classes), activation=config.activation,
         output=config.output, loss=config.loss, weight_init=config.weight_init,
@@ -118,16 +119,6 @@ class Snapshot:
     weights: dict[str, np.ndarray] | None = None
 
 
-@dataclass
-class Backup:
-    """The weights and optimizer state after `step` updates, and each update made since: (batch, lr)."""
-
-    step: int
-    weights: dict[str, np.ndarray]
-    optimizer_state: dict[str, np.ndarray]
-    updates: list[tuple[np.ndarray, float]] = dataclasses.field(default_factory=list)
-
-
 def _read_only(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
@@ -141,6 +132,8 @@ class TrainingSession:
         self.dataset = load_data(config) if dataset is None else dataset
         config.validate_against(self.dataset)
         self.config = config
+        self.network = build_network(config, self.dataset)  # checks the memory before allocating it
+        self.optimizer = build_optimizer(config)
         data, dtype = self.dataset, np.dtype(config.dtype)
         self._x_train, self._t_train = data.x_train.astype(dtype, copy=False), data.t_train
         self._x_test, self._t_test = data.x_test.astype(dtype, copy=False), data.t_test
@@ -152,15 +145,13 @@ class TrainingSession:
         self._x_batch = np.empty((config.batch_size, data.n_features), dtype)
         self._t_batch = np.empty(config.batch_size, self._t_train.dtype)
 
-        self.network = build_network(config, data)
-        self.optimizer = build_optimizer(config)
         self._numerical_method = NUMERICAL_METHODS.get(config.gradient)
         # numerical gradients are taken on a float64 twin: float32 differences would be mostly rounding
         self._probe = self.network.astype("float64") if self._numerical_method else None
-        self._rng = np.random.default_rng([config.seed, BATCH_STREAM])
-        self._order: np.ndarray | None = None  # this epoch's permutation (sampling="epoch")
-        self._order_epoch = -1
-        self._batch: np.ndarray | None = None  # drawn for the step under way, kept if it is redone
+        self.sampler = BatchSampler(data.n_train, config.batch_size, config.sampling,
+                                    np.random.default_rng([config.seed, BATCH_STREAM]))
+        self._guard = DivergenceGuard(self.network, self.optimizer, self._gather,
+                                      every=1 if self._probe is not None else BACKUP_EVERY)
         self.steps_per_epoch = config.steps_per_epoch(data.n_train)
         self.total_steps = config.total_steps(data.n_train)
 
@@ -177,8 +168,6 @@ class TrainingSession:
         self._active_since: float | None = None
         self._step_progress = 0.0
         self._history = MetricsHistory()
-        self._backup_every = 1 if self._probe is not None else BACKUP_EVERY
-        self._back_up()
 
     # ------------------------------------------------------------------ control (any thread)
 
@@ -283,10 +272,7 @@ class TrainingSession:
                 step=self._step,
                 elapsed=self._elapsed_now(),
                 n_train=self.dataset.n_train,
-                rng_state=self._rng.bit_generator.state,
-                order=None if self._order is None else self._order.copy(),
-                order_epoch=self._order_epoch,
-                batch=None if self._batch is None else self._batch.copy(),
+                **self.sampler.state_dict(),
                 state=self._state,
                 message=self._message,
             )
@@ -323,17 +309,14 @@ class TrainingSession:
             raise CheckpointError(f"the checkpoint's weights do not fit {self.dataset.name}: {exc}") from None
         try:
             self.optimizer.load_state_dict(ckpt.optimizer_state)
-            self._rng.bit_generator.state = ckpt.rng_state
         except (ValueError, TypeError, KeyError) as exc:
-            raise CheckpointError(f"the checkpoint's optimizer or random state is invalid: {exc}") from None
-        if ckpt.order is not None and not np.array_equal(np.sort(ckpt.order), np.arange(n_train)):
-            raise CheckpointError("the checkpoint's epoch order is not a permutation of the training rows")
-        if ckpt.batch is not None and (len(ckpt.batch) != self.config.batch_size
-                                       or ckpt.batch.min() < 0 or ckpt.batch.max() >= n_train):
-            raise CheckpointError("the checkpoint's pending batch does not fit the training set")
-        self._order, self._order_epoch, self._batch = ckpt.order, ckpt.order_epoch, ckpt.batch
+            raise CheckpointError(f"the checkpoint's optimizer state is invalid: {exc}") from None
+        try:
+            self.sampler.load_state_dict(ckpt.rng_state, ckpt.order, ckpt.order_epoch, ckpt.batch)
+        except ValueError as exc:
+            raise CheckpointError(f"the checkpoint's {exc}") from None
         self._step, self._elapsed = ckpt.step, ckpt.elapsed
-        self._back_up()
+        self._guard.back_up(self._step)
         self._history = MetricsHistory.from_state_dict(ckpt.history)
 
     # ------------------------------------------------------------------ the loop (one thread)
@@ -401,9 +384,7 @@ class TrainingSession:
 
     def _train_step(self) -> None:
         with self._lock:
-            if self._batch is None:
-                self._batch = self._draw_batch()
-            batch = self._batch
+            batch = self.sampler.batch(self._step)
         x, t = self._gather(batch)
         params = self.network.params
         if self._probe is None:
@@ -412,23 +393,22 @@ class TrainingSession:
         else:
             self._probe.set_params(params)
             loss = self._probe.loss(x, t)
-            grads = self._probe.numerical_gradient(
-                x, t, method=self._numerical_method, should_stop=self._should_stop,
+            grads = network_numerical_gradient(
+                self._probe, x, t, method=self._numerical_method, should_stop=self._should_stop,
                 progress=self._note_progress)
         with self._lock:
             if not math.isfinite(loss):
                 self._diverge(loss)
                 return
-            if self._step - self._backup.step >= self._backup_every:
-                self._back_up()
+            self._guard.before_update(self._step)
             try:
                 self.optimizer.update(params, grads)
             except Exception:  # no half-updated weights or state: back to where the step started
-                self._rewind(self._step)
+                self._guard.rewind(self._step)
                 raise
-            self._backup.updates.append((batch, self.optimizer.lr))
+            self._guard.record(batch, self.optimizer.lr)
             self._step += 1
-            self._batch = None
+            self.sampler.done()
             self._step_progress = 0.0
             if self._pending_steps:
                 self._pending_steps -= 1
@@ -445,39 +425,11 @@ class TrainingSession:
     def _note_progress(self, done: int, total: int) -> None:
         self._step_progress = done / total if total else 1.0
 
-    def _draw_batch(self) -> np.ndarray:
-        """The next batch's row indices (call with the lock held)."""
-        n_train, size = self.dataset.n_train, self.config.batch_size
-        if self.config.sampling == "random":
-            return self._rng.choice(n_train, size)  # with replacement, as the notebook does
-        epoch, k = divmod(self._step, self.steps_per_epoch)
-        if self._order_epoch != epoch:
-            self._order, self._order_epoch = self._rng.permutation(n_train), epoch
-        return self._order[k * size:(k + 1) * size]
-
-    def _back_up(self) -> None:
-        """Copy the weights and optimizer state of this step, whose loss was finite (lock held)."""
-        self._backup = Backup(self._step, {name: p.copy() for name, p in self.network.params.items()},
-                              self.optimizer.state_dict())
-
-    def _rewind(self, step: int) -> None:
-        """Weights and optimizer state as they were after `step` updates (lock held): the last
-        backup's, then the updates made since replayed with their batches and learning rates."""
-        backup = self._backup
-        self.network.set_params(backup.weights)
-        self.optimizer.load_state_dict(backup.optimizer_state)
-        del backup.updates[step - backup.step:]
-        for batch, lr in backup.updates:
-            x, t = self._gather(batch)
-            self.optimizer.lr = lr
-            self.optimizer.update(self.network.params, self.network.gradient(x, t))
-        self.optimizer.lr = self.config.lr
-
     def _diverge(self, loss: float) -> None:
         """The loss is not finite: end the run with the weights and optimizer state from before the
         last update, the last to give a finite loss (lock held). The step count stays as it is."""
         lr, kept = self.config.lr, max(self._step - 1, 0)
-        self._rewind(kept)
+        self._guard.rewind(kept)
         where = f"as they were after step {kept}" if kept else "at their initial values"
         self._set_state("diverged", (
             f"loss became {loss} at step {self._step + 1} (lr={lr:g}): lower the learning rate "

@@ -374,3 +374,9 @@ def test_gradcheck_wraps_its_notes_to_the_terminal():
                            env={**ENV, "COLUMNS": "50"}))
     notes = [line for line in result.stdout.splitlines() if line.startswith(("* ", "  "))]
     assert len(notes) > 2 and max(map(len, notes)) <= 50, result.stdout
+
+
+def test_a_network_too_large_for_memory_is_refused_before_the_app_or_the_data(fake_app, capsys):
+    assert cli.main(["app", "--hidden", "1000000,1000000"]) == 2
+    assert fake_app == []  # the screen was never taken over
+    assert "would need about" in capsys.readouterr().err

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from core import config as config_module
-from core.config import FIELDS, ConfigError, TrainConfig, estimate_memory
+from core import training
+from core.config import FIELDS, ConfigError, TrainConfig, check_memory, estimate_memory
 from core.datasets import load_dataset
 
 
@@ -139,11 +140,31 @@ def test_a_missing_config_file_is_named(tmp_path):
         TrainConfig.from_toml(tmp_path / "nope.toml")
 
 
-def test_a_network_too_big_for_memory_is_refused_before_anything_is_allocated():
+def test_a_network_too_big_for_memory_is_refused_before_anything_is_allocated(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network was allocated")
+
+    monkeypatch.setattr(training, "MLP", no_network)
+    config = TrainConfig(dataset="circle", n_samples=100, hidden=(10**6, 10**6), batch_size=10)
     with pytest.raises(ConfigError) as info:
-        TrainConfig(hidden=(10**6, 10**6))
+        training.TrainingSession(config, load_dataset("circle", n_samples=100))
     message = str(info.value)
-    assert "784-1000000-1000000-10" in message and "TiB" in message and "available" in message
+    assert "invalid hidden=[1000000, 1000000]" in message and "2-1000000-1000000-2 would need" in message
+    assert "TiB" in message and "available" in message
+    with pytest.raises(ConfigError, match="784-1000000-1000000-10 would need"):
+        check_memory(TrainConfig(hidden=(10**6, 10**6)))  # the registered dataset's shape by default
+
+
+def test_making_a_config_does_not_read_the_free_memory(monkeypatch):
+    def no_reading():
+        raise AssertionError("/proc/meminfo was read")
+
+    monkeypatch.setattr(config_module, "memory_limit", no_reading)
+    config = TrainConfig(hidden=(10**6, 10**6), optimizer="adam")  # each keystroke in the form makes one
+    config.replace(lr=0.5, batch_size=7)
+    TrainConfig.from_dict(config.to_dict())
+    with pytest.raises(AssertionError, match="meminfo"):
+        check_memory(config)  # the check reads it: when a network is built
 
 
 def test_the_memory_limit_counts_optimizer_state_and_batch(monkeypatch):
@@ -153,9 +174,9 @@ def test_the_memory_limit_counts_optimizer_state_and_batch(monkeypatch):
     assert adam.optimizer == 3 * small.optimizer and adam.parameters == small.parameters
     assert big_batch.activations > small.activations
     monkeypatch.setattr(config_module, "memory_limit", lambda: small.total + 1)
-    TrainConfig(hidden=(1000,))
+    check_memory(TrainConfig(hidden=(1000,)))
     with pytest.raises(ConfigError, match="optimizer state"):
-        TrainConfig(hidden=(1000,), optimizer="adam")
+        check_memory(TrainConfig(hidden=(1000,), optimizer="adam"))
 
 
 def test_validate_against_refuses_a_batch_larger_than_the_training_set():
@@ -178,3 +199,29 @@ def test_a_float32_run_is_estimated_at_half_the_bytes_of_float64():
     f64 = estimate_memory(TrainConfig(dtype="float64"))
     assert f64.total == 2 * f32.total
     assert f32.parameters == 3 * np.dtype("float32").itemsize * (785 * 100 + 101 * 10)
+
+
+async def test_the_app_reads_the_free_memory_when_it_builds_a_session_not_at_each_keystroke(monkeypatch):
+    from textual.widgets import Input
+
+    from tests.app_driving import ready, wait_for
+    from tui.app import ScratchNetApp
+    from tui.components.config_form import FieldRow
+
+    reads, real_limit = [], config_module.memory_limit
+    monkeypatch.setattr(config_module, "memory_limit", lambda: reads.append(1) or real_limit())
+    app = ScratchNetApp(TrainConfig(dataset="circle", hidden=(8,), batch_size=10, epochs=100_000, lr=0.1))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        built = len(reads)
+        box = app.query_one("#f-hidden", Input)
+        box.focus()
+        box.value = ""
+        await pilot.press(*"1000000,1000000")  # typed as a user types it
+        await pilot.pause()
+        assert len(reads) == built
+        await pilot.press("escape", "space")  # ready + a changed form: a new session from the form
+        row = app.query_one("#row-hidden", FieldRow)
+        await wait_for(pilot, lambda: row.has_class("-invalid"), what="the refusal")
+        assert "2-1000000-1000000-2 would need" in row.note and len(reads) == built + 1
+        assert app.session.network.sizes == (2, 8, 2) and app.session.snapshot().step == 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_view_widgets import ViewApp, lines, shown
+from tests.test_view_widgets import ViewApp, lines
 from tui.components import AccuracyChart, LossChart
 
 SIZE = (80, 24)

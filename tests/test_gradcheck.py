@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core import layers
+from core import layers, numerical
 from core.gradcheck import GradCheckCancelled, gradient_check, verdict
 from core.network import MLP
 
@@ -74,6 +74,29 @@ def test_float32_network_is_checked_in_float64_and_left_untouched():
     before = {k: v.copy() for k, v in net.params.items()}
     assert gradient_check(net, *batch(net)).verdict == "good"
     assert all(np.array_equal(before[k], net.params[k]) for k in before)
+
+
+def test_the_check_leaves_the_network_bit_identical():
+    """Kinks are probed by nudging entries one by one: every entry must come back to its very bits."""
+    net = MLP([6, 5, 3], "relu", weight_init="he", weight_decay=0.1, seed=1)
+    net.params["W1"][0, 0] = 0.1 + 1e-17  # a value for which (w + h) - h is not w
+    x, t = batch(net, n=8)
+    before = {k: v.tobytes() for k, v in net.params.items()}
+    result = gradient_check(net, x, t, h=1.0)  # a large h, so that nudges cross kinks
+    assert sum(row.kinks for row in result.rows) > 0
+    assert {k: v.tobytes() for k, v in net.params.items()} == before
+
+
+def test_the_check_takes_the_fast_numerical_gradient(monkeypatch):
+    """The book's method, two forward passes per entry, would take minutes on MNIST: the check uses
+    core.numerical's fast one, the same central differences."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the slow method was used")
+
+    monkeypatch.setattr(MLP, "numerical_gradient", refuse)
+    monkeypatch.setitem(numerical.METHODS, "naive", refuse)
+    net = MLP([5, 4, 3], "tanh", weight_init="xavier", seed=0, log_delta=0)
+    assert gradient_check(net, *batch(net)).verdict == "good"
 
 
 def test_cancel():

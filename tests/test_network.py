@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from core import layers
-from core.network import MLP
+from core.network import ACTIVATIONS, MLP
 
 
 @pytest.mark.parametrize(
@@ -112,12 +112,27 @@ def test_float32_end_to_end():
     assert all(g.dtype == np.float32 for g in grads.values())
 
 
+@pytest.mark.parametrize("activation, names", [
+    ("relu", ["Affine1", "Relu1", "Affine2", "Relu2", "Affine3"]),
+    ("leaky_relu", ["Affine1", "LeakyRelu1", "Affine2", "LeakyRelu2", "Affine3"]),
+    ("sigmoid", ["Affine1", "Sigmoid1", "Affine2", "Sigmoid2", "Affine3"]),
+    ("tanh", ["Affine1", "Tanh1", "Affine2", "Tanh2", "Affine3"]),
+])
+def test_layers_are_named_in_order_as_in_the_book(activation, names):
+    net = MLP([5, 4, 3, 2], activation, seed=0)
+    assert list(net.layers) == names
+    for i in (1, 2, 3):  # each Affine layer holds the network's own W and b, which optimizers update
+        assert net.layers[f"Affine{i}"].W is net.params[f"W{i}"] and net.layers[f"Affine{i}"].b is net.params[f"b{i}"]
+    assert all(isinstance(net.layers[name], ACTIVATIONS[activation]) for name in names[1::2])
+    assert (net.last_layer.output, net.last_layer.loss) == ("softmax", "cross_entropy")  # kept apart, as the book's
+
+
 def test_set_params_copies_into_the_shared_arrays():
     net = MLP([3, 2], seed=0)
     W = net.params["W1"]
     net.set_params({"W1": np.ones((3, 2)), "b1": np.zeros(2)})
     assert net.params["W1"] is W and np.all(W == 1)
-    assert np.all(net.layers[0].W == 1)
+    assert np.all(net.layers["Affine1"].W == 1)
     with pytest.raises(ValueError, match=r"\(3, 2\)"):
         net.set_params({"W1": np.ones((2, 2)), "b1": np.zeros(2)})
 
@@ -128,9 +143,9 @@ def test_buffers_are_reused_across_steps_of_one_batch_shape():
     x, t = rng.standard_normal((4, 6)), rng.integers(0, 3, 4)
     first = net.gradient(x, t)
     ids = {k: id(v) for k, v in first.items()}
-    hidden = id(net.layers[0].out)
+    hidden = id(net.layers["Affine1"].out)
     second = net.gradient(x + 1, t)
-    assert {k: id(v) for k, v in second.items()} == ids and id(net.layers[0].out) == hidden
+    assert {k: id(v) for k, v in second.items()} == ids and id(net.layers["Affine1"].out) == hidden
 
 
 def test_sgd_backprop_learns_a_small_problem():

@@ -18,7 +18,6 @@ from core.optimizers import (
     AdaGrad,
     Adam,
     Momentum,
-    Nesterov,
     Optimizer,
     RMSprop,
     make_optimizer,

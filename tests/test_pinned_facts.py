@@ -54,8 +54,8 @@ def test_an_epochs_batches_cover_every_training_row_exactly_once():
     config = TrainConfig(dataset="circle", n_samples=200, hidden=(4,), batch_size=10, epochs=3)
     session = TrainingSession(config, load_data(config))
     drawn = []
-    draw = session._draw_batch
-    session._draw_batch = lambda: drawn.append(draw()) or drawn[-1]
+    batch = session.sampler.batch
+    session.sampler.batch = lambda step: drawn.append(batch(step).copy()) or drawn[-1]
     session.start()
     session.run()
     per_epoch = session.steps_per_epoch

@@ -12,7 +12,8 @@ from core.config import ConfigError, TrainConfig
 from core.datasets import Dataset, load_dataset
 from core.metrics import EvalRecord, LossCurve, MetricsHistory, confusion_matrix, per_class_accuracy
 from core.numerical import METHODS as NUMERICAL_METHODS, naive_numerical_gradient
-from core.training import TrainingSession, build_network
+from core.divergence import DivergenceGuard
+from core.training import TrainingSession, build_network, build_optimizer
 
 
 @pytest.fixture(scope="module")
@@ -412,6 +413,37 @@ def test_a_divergence_long_after_the_start_keeps_the_weights_and_state_of_the_st
     reference = stepped(config, circle, [(70, 0.1), (final.step - 1 - 70, 1e6)])
     assert reference.snapshot().step == final.step - 1
     assert_same_weights_and_state(diverged, reference)
+
+
+def guarded_run(dataset, updates: int, every: int):
+    """`updates` Momentum steps on a 2-8-2 network, at a rate that changes each step, under a
+    DivergenceGuard; returns the guard, the network, the optimizer and each step's weights and state."""
+    config = tiny(optimizer="momentum")
+    net, optimizer = build_network(config, dataset), build_optimizer(config)
+    x, t = dataset.x_train.astype(config.dtype), dataset.t_train
+    guard = DivergenceGuard(net, optimizer, lambda rows: (x[rows], t[rows]), every=every)
+    seen = [({k: p.copy() for k, p in net.params.items()}, optimizer.state_dict())]
+    for step in range(updates):
+        rows = np.arange(10 * step, 10 * step + 10) % dataset.n_train
+        guard.before_update(step)
+        optimizer.lr = 0.1 * (1 + step % 3)
+        optimizer.update(net.params, net.gradient(x[rows], t[rows]))
+        guard.record(rows, optimizer.lr)
+        seen.append(({k: p.copy() for k, p in net.params.items()}, optimizer.state_dict()))
+    optimizer.lr = 0.5
+    return guard, net, optimizer, seen
+
+
+@pytest.mark.parametrize("step", [8, 9, 10])
+def test_a_rewind_gives_the_weights_and_state_of_any_step_since_the_backup_bit_for_bit(circle, step):
+    guard, net, optimizer, seen = guarded_run(circle, updates=10, every=4)
+    assert guard.backup.step == 8 and len(guard.backup.updates) == 2  # backed up after steps 0, 4, 8
+    guard.rewind(step)
+    weights, state = seen[step]
+    assert all(np.array_equal(net.params[k], weights[k]) for k in weights)
+    assert optimizer.state_dict().keys() == state.keys()
+    assert all(np.array_equal(optimizer.state_dict()[k], state[k]) for k in state)
+    assert optimizer.lr == 0.5  # the rate set last, not the replayed ones
 
 
 # ---------------------------------------------------------------------- metrics

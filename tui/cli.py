@@ -219,21 +219,18 @@ def cmd_app(args: argparse.Namespace) -> int:
     """The app on the flags' settings or a checkpoint, both checked first: a mistake is reported here,
     as by `train`, before the screen is taken over. Returns the app's exit code: 0 when quit, 1 after
     an unhandled error, 128 + N after signal N (see tui.safety)."""
-    from core.checkpoint import load_checkpoint
     from tui import safety
     from tui.app import ScratchNetApp
 
-    if args.resume and args.config:
-        raise CommandError("--config cannot be combined with --resume (the checkpoint has the settings)", EXIT_USAGE)
-    ckpt = load_checkpoint(args.resume) if args.resume else None
-    config = _resume_config(args, ckpt) if ckpt else _config_from_args(args)
+    ckpt, config = _settings(args)
     if not safety.has_terminal():
         raise CommandError("the app needs a terminal on its input and output; to train without one, "
                            "use `scratchnet train` (same flags)", EXIT_USAGE)
     app = ScratchNetApp(config, resume=args.resume)
     app.run()
     if app.farewell:  # why it ended (a signal, an error), and where the run and the traceback went
-        print(app.farewell, file=sys.stderr)
+        with contextlib.suppress(OSError):  # after a hang-up there is no terminal to say it on
+            print(app.farewell, file=sys.stderr, flush=True)
     return app.return_code or EXIT_OK
 
 
@@ -250,6 +247,20 @@ def _config_from_args(args: argparse.Namespace, base=None):
     if "optimizer_params" in changes:
         changes["optimizer_params"] = {**dict(base.optimizer_params), **dict(changes["optimizer_params"])}
     return base.replace(**changes)
+
+
+def _settings(args: argparse.Namespace):
+    """The checkpoint to resume (None for a fresh run) and the run's config, from the flags; all of
+    it checked, the network's memory included, before any data is loaded or the screen taken over."""
+    from core.checkpoint import load_checkpoint
+    from core.config import check_memory
+
+    if args.resume and args.config:
+        raise CommandError("--config cannot be combined with --resume (the checkpoint has the settings)", EXIT_USAGE)
+    ckpt = load_checkpoint(args.resume) if args.resume else None
+    config = _resume_config(args, ckpt) if ckpt else _config_from_args(args)
+    check_memory(config)
+    return ckpt, config
 
 
 def _resume_config(args: argparse.Namespace, ckpt):
@@ -364,13 +375,9 @@ def _print_json(data: dict[str, Any]) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.checkpoint import load_checkpoint
     from core.training import TrainingSession
 
-    if args.resume and args.config:
-        raise CommandError("--config cannot be combined with --resume (the checkpoint has the settings)", EXIT_USAGE)
-    ckpt = load_checkpoint(args.resume) if args.resume else None
-    config = _resume_config(args, ckpt) if ckpt else _config_from_args(args)
+    ckpt, config = _settings(args)
     if args.print_config:
         if args.json:
             _print_json(config.to_dict())
