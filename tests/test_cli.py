@@ -15,7 +15,7 @@ import pytest
 
 from core.checkpoint import load_checkpoint
 from core.config import FIELDS, TrainConfig
-from tests.cli_driving import CIRCLE, ENV, interrupt_training, ok, scratchnet
+from tests.cli_driving import CIRCLE, ENV, ROOT, interrupt_training, ok, scratchnet
 from tui import cli
 
 try:
@@ -380,3 +380,14 @@ def test_a_network_too_large_for_memory_is_refused_before_the_app_or_the_data(fa
     assert cli.main(["app", "--hidden", "1000000,1000000"]) == 2
     assert fake_app == []  # the screen was never taken over
     assert "would need about" in capsys.readouterr().err
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path):
+    """`scratchnet evaluate run.npz | head -1`: once head has exited, the writes fail (EPIPE)."""
+    path = str(tmp_path / "run.npz")
+    ok(scratchnet("train", *CIRCLE, "--steps", "3", "--save", path))
+    reader = subprocess.Popen([sys.executable, "-m", "tui.cli", "evaluate", path], cwd=ROOT, env=ENV,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.close()  # the reader is gone before the first line
+    _, errors = reader.communicate(timeout=60)
+    assert reader.returncode == 1 and b"Traceback" not in errors, errors.decode()
