@@ -9,7 +9,8 @@ from textual.widgets import DataTable, ProgressBar, Static
 
 from core.gradcheck import GradCheckResult, ParamCheck, gradient_check
 from core.network import MLP
-from tui import views as V
+from tui.drawing.curves import ema_debiased
+from tui.drawing.weights import GLYPH_RAMP, diverging_colors, format_scale, quantize, symmetric_scale, unit_images
 from tui.components import AccuracyChart, DecisionView, GradCheckView, LossChart, WeightsView
 
 SIZE = (80, 24)
@@ -79,7 +80,7 @@ async def test_loss_chart_downsamples_smooths_and_redraws_only_on_change():
         assert len(plotted) == 3 and max(plotted) <= 2 * chart.size.width and plotted[0] >= chart.size.width
         assert plain.startswith("per step: ") and "smoothed (0.9)" in plain and "⣿ test 0.3" in plain
         assert any("\u2800" <= ch <= "\u28ff" for ch in plain)  # braille curve drawn
-        assert chart.smoothed[:3] == pytest.approx(V.ema_debiased(losses[:3], 0.9))
+        assert chart.smoothed[:3] == pytest.approx(ema_debiased(losses[:3], 0.9))
         # same data again: nothing to redraw
         assert not chart.set_data(steps, losses, [5000, 10000, 20000], [0.9, 0.5, 0.3])
         chart.refresh()
@@ -89,7 +90,7 @@ async def test_loss_chart_downsamples_smooths_and_redraws_only_on_change():
         # the history grows: the smoothing continues where it was, equal to smoothing it all
         more = np.concatenate([losses, losses[:100]])
         assert chart.set_data(np.arange(1, len(more) + 1), more)
-        assert np.allclose(chart.smoothed, V.ema_debiased(more, 0.9))
+        assert np.allclose(chart.smoothed, ema_debiased(more, 0.9))
         await pilot.pause()
         shown(chart)
         assert chart.builds == 2
@@ -148,13 +149,13 @@ async def test_weights_view_tiles_pages_and_palette():
         rendered = lines(view)
         header = rendered[0].text
         assert header.startswith("W1 units 1-14 of 100 (10x10)")
-        pooled = V.unit_images(weights["W1"], (28, 28), 3)  # the scale is that of the pooled tiles
-        scale = V.format_scale(V.symmetric_scale(pooled))[1:]
+        pooled = unit_images(weights["W1"], (28, 28), 3)  # the scale is that of the pooled tiles
+        scale = format_scale(symmetric_scale(pooled))[1:]
         assert f"-{scale}" in header and f"+{scale}" in header and "page 1/10" in header
         body = [seg for strip in rendered[1:] for seg in strip]
         assert any("▀" in seg.text for seg in body)
         # colours come from the palette only (plus the background): bounded and prebuilt
-        palette = {tuple(map(int, c)) for c in V.diverging_colors(view.levels)}
+        palette = {tuple(map(int, c)) for c in diverging_colors(view.levels)}
         base = view.rich_style
         for seg in body:
             for color in (seg.style.color, seg.style.bgcolor):
@@ -162,8 +163,8 @@ async def test_weights_view_tiles_pages_and_palette():
                     assert tuple(color.get_truecolor()) in palette
         # tile 2's first cell (row 1 under the header, column 11): the top and bottom pixels of
         # unit 1's pooled image
-        codes = V.quantize(pooled[1] / V.symmetric_scale(pooled), 1.0, view.levels)
-        colors = V.diverging_colors(view.levels)
+        codes = quantize(pooled[1] / symmetric_scale(pooled), 1.0, view.levels)
+        colors = diverging_colors(view.levels)
         seg = list(rendered[1].crop(11, 12))[0]
         if seg.text == "▀":
             assert tuple(seg.style.color.get_truecolor()) == tuple(colors[codes[0, 0]])
@@ -227,7 +228,7 @@ async def test_weights_view_no_color_uses_glyphs_without_colours():
                 assert seg.style.color == base.color and seg.style.bgcolor == base.bgcolor, seg
         text = "".join(strip.text for strip in rendered[1:8])
         assert "▀" not in text
-        assert set(text) <= set(V.GLYPH_RAMP)
+        assert set(text) <= set(GLYPH_RAMP)
         assert set(text) & set("=#")  # strong negative and positive weights show
         # tiles 10 columns wide, drawn reverse so that they stand apart from the background
         tile_cells = [seg for seg in rendered[1] if seg.style.reverse]
@@ -410,7 +411,7 @@ async def test_weights_view_header_fits_a_narrow_pane():
         await pilot.pause()
         header = view.render_line(0).text
         assert len(header) == 46
-        scale = V.format_scale(view.page_scale(view.current_page))
+        scale = format_scale(view.page_scale(view.current_page))
         assert header.startswith("W1 1-") and scale in header and f"1/{view.page_count}" in header
 
 

@@ -30,7 +30,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
-from tui.views import DebiasedEMA, downsample, finite_xy, log_ticks, nice_ticks, tick_label
+from tui.drawing.curves import DebiasedEMA, downsample, finite_xy, log_ticks, nice_ticks, tick_label
 
 RAW_COLOR = (125, 135, 170)
 SMOOTH_COLOR = (255, 170, 40)

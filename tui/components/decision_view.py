@@ -25,7 +25,7 @@ from textual.widget import Widget
 
 from core.datasets import DATASETS
 from tui.components.weights_view import halfblock_segments
-from tui.views import class_and_confidence, data_extent, decision_grid, point_glyph_grid
+from tui.drawing.regions import class_and_confidence, data_extent, decision_grid, point_glyph_grid
 
 #: Categorical class colours (Tableau 10).
 CLASS_COLORS = (

@@ -5,9 +5,10 @@ A line-API widget: it draws two pixels per cell with the upper-half-block charac
 (foreground = top pixel, background = bottom pixel). Colours come from a quantised palette
 (21 levels) through a fixed table of prebuilt Rich styles, so no style is made per exact colour.
 With NO_COLOR (or `glyphs = True`) it draws one character per cell instead, from a ramp whose
-density is the magnitude and whose strokes give the sign (see views.GLYPH_RAMP).
+density is the magnitude and whose strokes give the sign (see drawing.weights.GLYPH_RAMP).
 
-The numbers (pages, tile layout, quantisation) come from tui.views; this module only paints.
+The numbers (pages, tile layout, quantisation) come from tui.drawing.weights; this module only
+paints.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui.views import (
+from tui.drawing.weights import (
     GLYPH_RAMP,
     PALETTE_LEVELS,
     PANEL_GAP,
