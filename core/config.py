@@ -4,7 +4,8 @@
     config.to_toml("run.toml")
     config = TrainConfig.from_toml("run.toml").replace(epochs=50)
 
-Every invalid value raises ConfigError naming the field, the value and what is allowed. Whether the
+Every invalid value raises ConfigError (core.checks) naming the field, the value and what is allowed,
+with the field also as its `field` attribute. Whether the
 network fits in memory depends on the memory free at the time, so it is checked (check_memory) when a
 network is built, before anything is allocated, not when the config is made.
 """
@@ -13,22 +14,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
+from core.checks import ConfigError, choice, invalid, number, whole
 from core.datasets import DATASETS, Dataset
-from core.datasets.errors import ConfigError  # defined there so that dataset settings raise it too
 from core.datasets.mnist import IMAGE_SHAPE
 from core.datasets.toy2d import MAX_NOISE, MAX_SAMPLES, MIN_SAMPLES
 from core.files import PathError, atomic_write, read_input
 from core.layers import LOSSES, OUTPUTS, OutputWithLoss
 from core.metrics import EVAL_CHUNK
-from core.network import ACTIVATIONS, DTYPES, WEIGHT_INITS
+from core.network import ACTIVATIONS, DTYPES, WEIGHT_INITS, check_weight_init
 from core.optimizers import DEFAULTS, OPTIMIZERS, make_optimizer
 
 if sys.version_info >= (3, 11):
@@ -56,44 +56,12 @@ MAX_TOML_DEPTH = 8
 MAX_STEPS = 10**12
 
 
-def _invalid(field: str, value: Any, allowed: str) -> ConfigError:
-    return ConfigError(f"invalid {field}={value!r}: expected {allowed}")
-
-
-def _whole(field: str, value: Any, low: int, high: int | None = None) -> int:
-    allowed = f"a whole number >= {low}" if high is None else f"a whole number from {low} to {high}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise _invalid(field, value, allowed)
-    if value < low or (high is not None and value > high):
-        raise _invalid(field, value, allowed)
-    return int(value)
-
-
 def _count(field: str, value: Any) -> int:
     """A number of steps or epochs: a whole number >= 1, and at most MAX_STEPS."""
-    count = _whole(field, value, 1)
+    count = whole(field, value, 1)
     if count > MAX_STEPS:
-        raise _invalid(field, value, f"a whole number >= 1 and at most {MAX_STEPS:,}")
+        raise invalid(field, value, f"a whole number >= 1 and at most {MAX_STEPS:,}")
     return count
-
-
-def _number(field: str, value: Any, allowed: str, ok: Callable[[float], bool]) -> float:
-    """`value` as a float if it is a finite real number for which ok(x) holds."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _invalid(field, value, allowed)
-    try:
-        x = float(value)
-    except OverflowError:  # an int too big for a float
-        raise _invalid(field, value, allowed) from None
-    if not (math.isfinite(x) and ok(x)):
-        raise _invalid(field, value, allowed)
-    return x
-
-
-def _choice(field: str, value: Any, choices) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise _invalid(field, value, "one of " + ", ".join(choices))
-    return value
 
 
 @dataclass(frozen=True)
@@ -138,54 +106,53 @@ class TrainConfig:
         def set_(field: str, value: Any) -> None:
             object.__setattr__(self, field, value)
 
-        _choice("dataset", self.dataset, tuple(DATASETS))
+        choice("dataset", self.dataset, DATASETS)
         if self.data_dir is not None:
             if not isinstance(self.data_dir, (str, os.PathLike)) or not str(self.data_dir):
-                raise _invalid("data_dir", self.data_dir, "a directory path")
+                raise invalid("data_dir", self.data_dir, "a directory path")
             set_("data_dir", os.fspath(self.data_dir))
             if os.path.expanduser(self.data_dir).startswith("~"):  # an unknown ~user stays as it is
-                raise _invalid("data_dir", self.data_dir, f"a directory path; {self.data_dir.split(os.sep)[0]} "
-                                                          "is not a user's home folder here")
-        set_("noise", _number("noise", self.noise, f"a number from 0 to {MAX_NOISE}", lambda x: 0 <= x <= MAX_NOISE))
-        set_("n_samples", _whole("n_samples", self.n_samples, MIN_SAMPLES, MAX_SAMPLES))
-        set_("test_ratio", _number("test_ratio", self.test_ratio, "a number strictly between 0 and 1", lambda x: 0 < x < 1))
+                raise invalid("data_dir", self.data_dir, f"a directory path; {self.data_dir.split(os.sep)[0]} "
+                                                         "is not a user's home folder here")
+        set_("noise", number("noise", self.noise, 0, MAX_NOISE))
+        set_("n_samples", whole("n_samples", self.n_samples, MIN_SAMPLES, MAX_SAMPLES))
+        set_("test_ratio", number("test_ratio", self.test_ratio, 0, 1, low_open=True, high_open=True))
         if self.subset_per_class is not None:
-            set_("subset_per_class", _whole("subset_per_class", self.subset_per_class, 1))
-        set_("validation", _number("validation", self.validation, "a number from 0 up to (not including) 1", lambda x: 0 <= x < 1))
+            set_("subset_per_class", whole("subset_per_class", self.subset_per_class, 1))
+        set_("validation", number("validation", self.validation, 0, 1, high_open=True))
 
         hidden, allowed = self.hidden, "a list of layer sizes, whole numbers >= 1, e.g. [100, 50] (or [] for none)"
-        if not isinstance(hidden, (tuple, list)) or not all(
-                isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 1 for size in hidden):
-            raise _invalid("hidden", hidden, allowed)
-        set_("hidden", tuple(int(size) for size in hidden))
-        _choice("activation", self.activation, tuple(ACTIVATIONS))
-        _choice("output", self.output, OUTPUTS)
-        _choice("loss", self.loss, LOSSES)
+        if not isinstance(hidden, (tuple, list)):
+            raise invalid("hidden", hidden, allowed)
+        try:
+            set_("hidden", tuple(whole("hidden", size, 1) for size in hidden))
+        except ConfigError:
+            raise invalid("hidden", hidden, allowed) from None
+        choice("activation", self.activation, ACTIVATIONS)
+        choice("output", self.output, OUTPUTS)
+        choice("loss", self.loss, LOSSES)
         try:
             OutputWithLoss(self.output, self.loss)
         except ValueError as exc:
-            raise ConfigError(f"invalid output={self.output!r} with loss={self.loss!r}: {exc}") from None
-        if isinstance(self.weight_init, str):
-            _choice("weight_init", self.weight_init, WEIGHT_INITS)
-        else:
-            allowed = f"one of {', '.join(WEIGHT_INITS)} or a standard deviation > 0"
-            set_("weight_init", _number("weight_init", self.weight_init, allowed, lambda x: x > 0))
+            raise ConfigError(f"invalid output={self.output!r} with loss={self.loss!r}: {exc}",
+                              field="output") from None
+        set_("weight_init", check_weight_init(self.weight_init))
 
-        _choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
-        set_("lr", _number("lr", self.lr, "a number > 0", lambda x: x > 0))
+        choice("optimizer", self.optimizer, OPTIMIZERS)
+        set_("lr", number("lr", self.lr, 0, low_open=True))
         set_("optimizer_params", self._check_optimizer_params())
-        set_("batch_size", _whole("batch_size", self.batch_size, 1))
+        set_("batch_size", whole("batch_size", self.batch_size, 1))
         set_("epochs", _count("epochs", self.epochs))
         if self.steps is not None:
             set_("steps", _count("steps", self.steps))
-        set_("weight_decay", _number("weight_decay", self.weight_decay, "a number >= 0", lambda x: x >= 0))
-        _choice("gradient", self.gradient, GRADIENTS)
-        _choice("sampling", self.sampling, SAMPLINGS)
-        set_("eval_every", _whole("eval_every", self.eval_every, 0))
-        set_("eval_samples", _whole("eval_samples", self.eval_samples, 1))
-        _choice("dtype", self.dtype, DTYPES)
+        set_("weight_decay", number("weight_decay", self.weight_decay, 0))
+        choice("gradient", self.gradient, GRADIENTS)
+        choice("sampling", self.sampling, SAMPLINGS)
+        set_("eval_every", whole("eval_every", self.eval_every, 0))
+        set_("eval_samples", whole("eval_samples", self.eval_samples, 1))
+        choice("dtype", self.dtype, DTYPES)
         self._check_scales()
-        set_("seed", _whole("seed", self.seed, 0, MAX_SEED))
+        set_("seed", whole("seed", self.seed, 0, MAX_SEED))
 
     def _check_scales(self) -> None:
         """The initial standard deviation and the weight decay are at most the square root of the
@@ -194,10 +161,10 @@ class TrainConfig:
         infinite, and a checkpoint of it one that cannot be loaded back."""
         limit = math.sqrt(float(np.finfo(self.dtype).max))
         if not isinstance(self.weight_init, str) and self.weight_init > limit:
-            raise _invalid("weight_init", self.weight_init, f"one of {', '.join(WEIGHT_INITS)} or a standard "
-                                                            f"deviation > 0 and at most {limit:.3g} in {self.dtype}")
+            raise invalid("weight_init", self.weight_init, f"one of {', '.join(WEIGHT_INITS)} or a positive "
+                                                           f"standard deviation of at most {limit:.3g} in {self.dtype}")
         if self.weight_decay > limit:
-            raise _invalid("weight_decay", self.weight_decay, f"a number >= 0 and at most {limit:.3g} in {self.dtype}")
+            raise invalid("weight_decay", self.weight_decay, f"a number >= 0 and at most {limit:.3g} in {self.dtype}")
 
     def _check_optimizer_params(self) -> tuple[tuple[str, float], ...]:
         params = self.optimizer_params
@@ -208,15 +175,15 @@ class TrainConfig:
         try:
             pairs = {str(name): value for name, value in params}
         except (TypeError, ValueError):
-            raise _invalid("optimizer_params", self.optimizer_params, allowed) from None
+            raise invalid("optimizer_params", self.optimizer_params, allowed) from None
         for name, value in pairs.items():
             if name not in valid:
-                raise _invalid("optimizer_params", {name: value}, allowed)
-            pairs[name] = _number(f"optimizer_params.{name}", value, "a number", lambda x: True)
+                raise invalid("optimizer_params", {name: value}, allowed)
+            pairs[name] = number(f"optimizer_params.{name}", value)
         try:
             make_optimizer(self.optimizer, lr=self.lr, **pairs)
-        except ValueError as exc:
-            raise ConfigError(f"invalid optimizer_params={pairs!r}: {exc}") from None
+        except ConfigError as exc:  # a hyperparameter out of its range
+            raise ConfigError(f"invalid optimizer_params={pairs!r}: {exc}", field="optimizer_params") from None
         return tuple(sorted(pairs.items()))
 
     # ------------------------------------------------------------------ derived values
@@ -245,7 +212,7 @@ class TrainConfig:
         if self.batch_size > dataset.n_train:
             raise ConfigError(
                 f"invalid batch_size={self.batch_size}: expected at most the {dataset.n_train} "
-                f"training rows of {dataset.name}"
+                f"training rows of {dataset.name}", field="batch_size"
             )
 
     # ------------------------------------------------------------------ conversions
@@ -290,7 +257,7 @@ class TrainConfig:
         try:
             return cls(**data)
         except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+            raise ConfigError(f"{where}: {exc}", field=exc.field) from None
 
     def to_toml(self, path: str | os.PathLike) -> None:
         """Write toml() to `path`, whole or not at all (core.files.atomic_write)."""
@@ -396,7 +363,7 @@ def check_memory(config: TrainConfig, n_features: int | None = None, n_classes: 
             f"invalid hidden={list(config.hidden)}: the network {shape} would need about "
             f"{format_bytes(need.total)} (parameters {format_bytes(need.parameters)}, optimizer state "
             f"{format_bytes(need.optimizer)}, activations {format_bytes(need.activations)}), more than "
-            f"the {format_bytes(limit)} available; expected {remedies}"
+            f"the {format_bytes(limit)} available; expected {remedies}", field="hidden"
         )
 
 

@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from core import layers as L
+from core.checks import ConfigError, choice, invalid, number, whole
 from core.functions import CROSS_ENTROPY_DELTA, cross_entropy_error, softmax
 from core.gradient import H, numerical_gradient
 
@@ -224,33 +225,30 @@ class SimpleNet:
 
 
 def check_settings(sizes, activation, weight_init, weight_decay, log_delta, dtype) -> None:
-    """ValueError, naming the setting, its value and what is allowed, for an MLP that cannot be built.
-    (The output and loss are checked by OutputWithLoss.)"""
+    """ConfigError (a ValueError), naming the setting, its value and what is allowed, for an MLP that
+    cannot be built. (The output and loss are checked by OutputWithLoss.)"""
     sizes = tuple(sizes)
     if len(sizes) < 2:
-        raise ValueError(f"an MLP needs at least an input and an output size, got sizes {sizes}")
-    for size in sizes:
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError(f"layer sizes must be whole numbers >= 1, got {sizes}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        raise invalid("sizes", sizes, "at least an input and an output size")
+    try:
+        for size in sizes:
+            whole("sizes", size, 1)
+    except ConfigError:
+        raise invalid("sizes", sizes, "layer sizes, whole numbers >= 1") from None
+    choice("activation", activation, ACTIVATIONS)
     check_weight_init(weight_init)
-    if not (math.isfinite(weight_decay) and weight_decay >= 0):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay}")
-    if not (math.isfinite(log_delta) and log_delta >= 0):
-        raise ValueError(f"log_delta must be a finite number >= 0, got {log_delta}")
+    number("weight_decay", weight_decay, 0)
+    number("log_delta", log_delta, 0)
     if np.dtype(dtype).name not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+        raise invalid("dtype", dtype, "one of " + ", ".join(DTYPES))
 
 
-def check_weight_init(weight_init: float | str) -> None:
+def check_weight_init(weight_init: float | str) -> float | str:
+    """`weight_init` if it names an initialization (WEIGHT_INITS) or is a standard deviation > 0
+    (as a float); ConfigError otherwise."""
+    allowed = f"one of {', '.join(WEIGHT_INITS)} or a positive standard deviation"
     if isinstance(weight_init, str):
         if weight_init not in WEIGHT_INITS:
-            raise ValueError(
-                f"unknown weight_init {weight_init!r}; choose {', '.join(WEIGHT_INITS)} or a standard deviation"
-            )
-        return
-    if isinstance(weight_init, bool) or not isinstance(weight_init, (int, float)):
-        raise ValueError(f"weight_init must be 'xavier', 'he' or a number, got {weight_init!r}")
-    if not (math.isfinite(weight_init) and weight_init > 0):
-        raise ValueError(f"weight_init as a standard deviation must be a positive number, got {weight_init}")
+            raise invalid("weight_init", weight_init, allowed)
+        return weight_init
+    return number("weight_init", weight_init, 0, low_open=True, allowed=allowed)

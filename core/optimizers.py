@@ -14,10 +14,11 @@ for Adam), so a resumed run makes bit-identical updates.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, Mapping
 
 import numpy as np
+
+from core.checks import ConfigError, number
 
 #: Added to sqrt(h) (or sqrt(v)) in AdaGrad, RMSprop and Adam so that nothing is divided by 0.
 EPSILON = 1e-7
@@ -270,21 +271,20 @@ DEFAULTS: dict[str, dict[str, float]] = {
 def make_optimizer(name: str, **hyper: float) -> Optimizer:
     """The optimizer called `name` (case-insensitive), with `hyper` overriding its defaults.
 
-    ValueError for an unknown name or hyperparameter, an lr that is not a finite number > 0, or a
-    momentum, decay rate or beta outside [0, 1).
+    ConfigError (a ValueError) for an unknown name or hyperparameter, an lr that is not a finite
+    number > 0, or a momentum, decay rate or beta outside [0, 1).
     """
     cls = OPTIMIZERS.get(name.lower()) if isinstance(name, str) else None
     if cls is None:
-        raise ValueError(f"unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}")
+        raise ConfigError(f"unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}", field="optimizer")
     valid = DEFAULTS[cls.name]
     unknown = [key for key in hyper if key not in valid]
     if unknown:
-        raise ValueError(f"unknown hyperparameter {', '.join(map(repr, unknown))} for {cls.name}; "
-                         f"valid: {', '.join(valid)}")
+        raise ConfigError(f"unknown hyperparameter {', '.join(map(repr, unknown))} for {cls.name}; "
+                          f"valid: {', '.join(valid)}", field="optimizer_params")
     for key, value in hyper.items():
-        finite = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-        if key == "lr" and not (finite and value > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {value!r}")
-        if key != "lr" and not (finite and 0 <= value < 1):
-            raise ValueError(f"{key} must be in [0, 1), got {value!r}")
+        if key == "lr":
+            number(key, value, 0, low_open=True)
+        else:
+            number(key, value, 0, 1, high_open=True)
     return cls(**hyper)

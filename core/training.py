@@ -65,7 +65,7 @@ def check_resumable(saved: TrainConfig, config: TrainConfig) -> None:
         if field.name not in RESUMABLE and old != new:
             raise ConfigError(
                 f"invalid {field.name}={new!r} when resuming: the checkpoint was trained with "
-                f"{field.name}={old!r}; expected only {', '.join(RESUMABLE)} to change"
+                f"{field.name}={old!r}; expected only {', '.join(RESUMABLE)} to change", field=field.name
             )
 
 

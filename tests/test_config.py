@@ -51,7 +51,7 @@ INVALID = [
     ("output", "argmax", "softmax"),
     ("loss", "hinge", "cross_entropy"),
     ("weight_init", "lecun", "he"),
-    ("weight_init", -0.01, "standard deviation > 0"),
+    ("weight_init", -0.01, "positive standard deviation"),
     ("optimizer", "lbfgs", "adam"),
     ("lr", 0, "> 0"),
     ("lr", math.nan, "> 0"),
@@ -78,12 +78,13 @@ def test_each_invalid_value_is_refused_naming_field_value_and_what_is_allowed(fi
     message = str(info.value)
     assert f"{field}=" in message and repr(value) in message and "expected" in message
     assert allowed in message
+    assert info.value.field == field
 
 
 def test_optimizer_params_are_checked_against_the_optimizer():
     with pytest.raises(ConfigError, match=r"optimizer_params=\{'momentum': 0.9\}.*sgd"):
         TrainConfig(optimizer="sgd", optimizer_params={"momentum": 0.9})
-    with pytest.raises(ConfigError, match="momentum must be in"):
+    with pytest.raises(ConfigError, match=r"momentum=1.5: expected a number from 0 up to \(not including\) 1"):
         TrainConfig(optimizer="momentum", optimizer_params={"momentum": 1.5})
     with pytest.raises(ConfigError, match="optimizer_params.beta1='high'"):
         TrainConfig(optimizer="adam", optimizer_params={"beta1": "high"})

@@ -65,12 +65,16 @@ FIELD_VALUES = st.one_of(
 )
 
 
-def constructs_or_config_error(make) -> TrainConfig | None:
-    """make() gives a TrainConfig or raises ConfigError with a message; anything else fails the test."""
+def constructs_or_config_error(make, names_a_field: bool = False) -> TrainConfig | None:
+    """make() gives a TrainConfig or raises ConfigError with a message (when names_a_field, one that
+    names a field of TrainConfig, as its `field` attribute and in its words); anything else fails the test."""
     try:
         config = make()
     except ConfigError as exc:
         assert str(exc), "a ConfigError without a message"
+        if names_a_field:
+            assert exc.field is not None and exc.field.partition(".")[0] in FIELDS, exc
+            assert f"invalid {exc.field}=" in str(exc)
         return None
     assert isinstance(config, TrainConfig)
     return config
@@ -84,7 +88,7 @@ def constructs_or_config_error(make) -> TrainConfig | None:
 @example(field="steps", value=10**400)  # a run too long for its ETA to be a float
 @example(field="optimizer_params", value={"momentum": 10**400})
 def test_any_value_of_any_field_makes_a_config_or_a_config_error(field, value):
-    config = constructs_or_config_error(lambda: TrainConfig(**{field: value}))
+    config = constructs_or_config_error(lambda: TrainConfig(**{field: value}), names_a_field=True)
     if config is not None:  # a config that is made is usable: its derived values can be computed
         config.layer_sizes(), config.total_steps(1000), config.optimizer_kwargs, config.toml()
 

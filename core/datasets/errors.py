@@ -2,19 +2,13 @@
 
 DatasetError: data that cannot be loaded (a missing or damaged file, no network) or a setting that
 cannot work. SettingError, the second kind, is also a ConfigError: a usage error, as an invalid
-setting of a run is (the CLI exits 2 for it, and 1 for the first kind).
+setting of a run is (the CLI exits 2 for it, and 1 for the first kind). The knobs are checked with
+core.checks (where ConfigError is defined), in the words of an interval: "allowed [0.0, 0.5]".
 """
 
 from __future__ import annotations
 
-import numbers
-
-
-class ConfigError(ValueError):
-    """An invalid setting: the message names the field, the value and what is allowed.
-
-    Defined here, at the bottom of core, so that SettingError can be one; core.config re-exports it.
-    """
+from core.checks import ConfigError, in_interval, is_number, is_whole
 
 
 class DatasetError(Exception):
@@ -22,22 +16,21 @@ class DatasetError(Exception):
 
 
 class SettingError(DatasetError, ConfigError):
-    """A dataset setting (knob) that cannot work, alone or with this data: named, with what is allowed."""
+    """A dataset setting (knob) that cannot work, alone or with this data: named (also as `field`),
+    with what is allowed."""
 
 
 def check_range(knob: str, value: float, low: float, high: float, *,
                 low_open: bool = False, high_open: bool = False) -> None:
     """Raise SettingError unless `value` is a number with `low <= value <= high` (strict on an open end)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
-        raise SettingError(f"{knob}={value!r} is not a number")
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if too_low or too_high:
+    if not is_number(value):
+        raise SettingError(f"{knob}={value!r} is not a number", field=knob)
+    if not in_interval(value, low, high, low_open, high_open):
         interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise SettingError(f"{knob}={value!r} is out of range: allowed {interval}")
+        raise SettingError(f"{knob}={value!r} is out of range: allowed {interval}", field=knob)
 
 
 def check_whole(knob: str, value: int) -> None:
     """Raise SettingError unless `value` is a whole number (an int, not a bool or float)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise SettingError(f"{knob}={value!r} is not a whole number")
+    if not is_whole(value):
+        raise SettingError(f"{knob}={value!r} is not a whole number", field=knob)

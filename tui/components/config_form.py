@@ -10,7 +10,6 @@ given.
 from __future__ import annotations
 
 import math
-import re
 import string
 from typing import Any, Callable
 
@@ -120,12 +119,13 @@ def fmt_value(value: Any) -> str:
 
 
 def error_field(error: Exception, known: set[str]) -> str | None:
-    """The form field a ConfigError is about. Its messages read "invalid <field>=<value>: expected ..."
-    (or "invalid optimizer_params.<name>=..."); anything else is about no field in particular."""
-    match = re.search(r"invalid (\w+)(?:\.(\w+))?=", str(error))
-    if match is None:
+    """The form field an error is about: its `field` attribute (core.checks.ConfigError). A
+    hyperparameter ("optimizer_params.<name>") is its own field if the form has it, else the
+    optimizer's; an error without a field is about no field in particular."""
+    field = getattr(error, "field", None)
+    if field is None:
         return None
-    field, sub = match.groups()
+    field, _, sub = field.partition(".")
     if field == "optimizer_params":
         return sub if sub in known else "optimizer"
     return field if field in known else None
