@@ -7,7 +7,9 @@ Threads, and who talks to whom:
   and PULLS `session.snapshot()` on a timer (`refresh_hz`, 4 Hz by default). The loop never waits
   on the UI and posts nothing.
 - Loading a dataset and building a session, loading and saving checkpoints, and the gradient check
-  run in other thread workers; they report back with `post_message` (thread-safe, non-blocking).
+  run in other thread workers; they report back with `post_message` (thread-safe, non-blocking),
+  except the gradient check's result, which comes with its worker's state event. The check's worker
+  is exclusive in its group; cancelling the worker stops its thread and drops its late messages.
 - Each poll updates the status line and redraws only the view on screen, and only when what it
   shows has changed: curves when the history grew (at most once a second while data keeps coming),
   weight tiles once per epoch while training (or when paused, or on demand), decision regions at
@@ -34,13 +36,13 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from core.config import FIELDS, ConfigError, TrainConfig
 from core.datasets import Dataset, DatasetError
 from core.files import atomic_write
-from core.gradcheck import GradCheckCancelled, gradient_check
+from core.gradcheck import GradCheckResult, gradient_check
 from core.training import ENDED, RESUMABLE, TrainingSession, build_network, load_data
 from tui.components.charts import AccuracyChart, LossChart
 from tui.components.config_form import ConfigForm, error_field
@@ -57,7 +59,6 @@ from tui.messages import (
     CheckpointSaved,
     ConfigEdited,
     DatasetProgress,
-    GradCheckFinished,
     GradCheckProgress,
     SessionFailed,
     SessionReady,
@@ -145,40 +146,91 @@ class ViewsPane(Vertical, can_focus=True):
 # ------------------------------------------------------------------------------------------ the app
 
 
+SPACE_DOES = ("start", "pause", "resume", "continue")  # what space does, by the session's state
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key that runs a command, and how the footer shows it."""
+
+    name: str  # Textual's key name(s), comma-separated: "left_square_bracket", "question_mark,f1"
+    label: str  # the footer's text
+    show: bool = True  # in the footer
+    action: str = ""  # when not the command's own action
+    display: str | None = None  # the footer's key, when not the one Textual shows
+    priority: bool = False  # before the focused widget's own bindings
+    id: str | None = None
+
+
 @dataclass(frozen=True)
 class Command:
-    keys: str  # as shown in the help screen
+    """Something the user can do: a row of the help screen, an entry of the palette, and its keys.
+
+    `keys` is how the help screen and the palette write the keys; `action` is what the palette runs;
+    `help_line`, when set, is what the help screen says instead of `title`.
+    """
+
+    keys: str
     title: str
     help: str
     action: str  # an App action (without "action_")
+    bound_to: tuple[Key, ...]
+    help_line: str = ""
+
+    def bindings(self) -> list[Binding]:
+        return [Binding(key.name, key.action or self.action, key.label, show=key.show, key_display=key.display,
+                        priority=key.priority, id=key.id) for key in self.bound_to]
 
 
 COMMANDS = (
     Command("space", "Start / pause / resume / continue", "Start training with the configuration, pause, resume, or continue "
-            "a stopped run (a finished one for another `epochs`)", "toggle_run"),
-    Command("n", "One step", "Do one training step (pauses a running session first)", "step"),
-    Command("s", "Stop", "End the run (the network is kept: inspect it, save it)", "stop"),
+            "a stopped run (a finished one for another `epochs`)", "toggle_run",
+            # one binding per thing space does, so that the footer names it; check_action keeps the one in force
+            tuple(Key("space", does.title(), action=f"toggle_run('{does}')", display="space", id=does)
+                  for does in SPACE_DOES)),
+    Command("n", "One step", "Do one training step (pauses a running session first)", "step", (Key("n", "Step"),)),
+    Command("s", "Stop", "End the run (the network is kept: inspect it, save it)", "stop", (Key("s", "Stop"),)),
     Command("r", "Re-initialise", "Build a fresh network from the configuration (asks first when the run "
-            "has unsaved steps)", "reinit"),
-    Command("g", "Gradient check", "Check backprop against numerical gradients (g again cancels)", "gradcheck"),
-    Command("[", "Halve the learning rate", "Halve the learning rate of the session", "lr_down"),
-    Command("]", "Double the learning rate", "Double the learning rate of the session", "lr_up"),
-    Command("1", "View: loss", "Batch loss per step (and smoothed); train and test loss per evaluation", "view('loss')"),
-    Command("2", "View: accuracy", "Train and test accuracy per evaluation", "view('accuracy')"),
-    Command("3", "View: weights", "First-layer weights as images, the other layers as heatmaps", "view('weights')"),
-    Command("4", "View: gradient check", "The gradient-check table", "view('gradcheck')"),
-    Command("5", "View: decision regions", "Class regions over the plane (2-D datasets)", "view('decision')"),
-    Command("l", "Log / linear loss axis", "Toggle the loss chart's y axis", "toggle_log"),
-    Command("w", "Redraw the weights", "Draw the weights as they are now", "refresh_weights"),
-    Command(", .", "Previous / next weights page", "Page through the weight tiles", "weights_page(1)"),
-    Command("< >", "Previous / next weights layer", "Jump to the previous or next layer's weights", "weights_layer(1)"),
-    Command("z", "Weight tile size", "Cycle the size of the weight tiles: auto, full, half, third", "weights_zoom"),
-    Command("c", "Show / hide the configuration", "Collapse the configuration pane (more room at 80x24)", "toggle_config"),
-    Command("e", "Edit the configuration", "Move to the configuration pane (escape comes back)", "focus_config"),
-    Command("ctrl+s", "Save a checkpoint", "Write the weights, optimizer state and history to a .npz file", "save"),
-    Command("ctrl+o", "Load a checkpoint", "Load a .npz checkpoint to resume training or inspect it", "load"),
-    Command("? f1", "Help", "The list of keys (f1 where ? would be typed into a field)", "help"),
-    Command("q", "Quit", "Quit (asks first while training)", "quit"),
+            "has unsaved steps)", "reinit", (Key("r", "Reset"),)),
+    Command("g", "Gradient check", "Check backprop against numerical gradients (g again cancels)", "gradcheck",
+            (Key("g", "Check"),)),
+    Command("[", "Halve the learning rate", "Halve the learning rate of the session", "lr_down",
+            (Key("left_square_bracket", "lr/2", display="["),)),
+    Command("]", "Double the learning rate", "Double the learning rate of the session", "lr_up",
+            (Key("right_square_bracket", "lr×2", display="]"),)),
+    Command("1", "View: loss", "Batch loss per step (and smoothed); train and test loss per evaluation", "view('loss')",
+            (Key("1", "Loss", show=False),)),
+    Command("2", "View: accuracy", "Train and test accuracy per evaluation", "view('accuracy')",
+            (Key("2", "Accuracy", show=False),)),
+    Command("3", "View: weights", "First-layer weights as images, the other layers as heatmaps", "view('weights')",
+            (Key("3", "Weights", show=False),)),
+    Command("4", "View: gradient check", "The gradient-check table", "view('gradcheck')",
+            (Key("4", "Gradcheck", show=False),)),
+    Command("5", "View: decision regions", "Class regions over the plane (2-D datasets)", "view('decision')",
+            (Key("5", "Regions", show=False),)),
+    Command("l", "Log / linear loss axis", "Toggle the loss chart's y axis", "toggle_log", (Key("l", "Log y", show=False),)),
+    Command("w", "Redraw the weights", "Draw the weights as they are now", "refresh_weights",
+            (Key("w", "Redraw weights", show=False),)),
+    Command(", .", "Previous / next weights page", "Page through the weight tiles", "weights_page(1)",
+            (Key("comma", "Prev page", show=False, action="weights_page(-1)"), Key("full_stop", "Next page", show=False)),
+            help_line="Page through the weight tiles"),
+    Command("< >", "Previous / next weights layer", "Jump to the previous or next layer's weights", "weights_layer(1)",
+            (Key("less_than_sign", "Prev layer", show=False, action="weights_layer(-1)"),
+             Key("greater_than_sign", "Next layer", show=False))),
+    Command("z", "Weight tile size", "Cycle the size of the weight tiles: auto, full, half, third", "weights_zoom",
+            (Key("z", "Tile size", show=False),)),
+    Command("c", "Show / hide the configuration", "Collapse the configuration pane (more room at 80x24)", "toggle_config",
+            (Key("c", "Config", show=False),)),
+    Command("e", "Edit the configuration", "Move to the configuration pane (escape comes back)", "focus_config",
+            (Key("e", "Edit", show=False),)),
+    Command("ctrl+s", "Save a checkpoint", "Write the weights, optimizer state and history to a .npz file", "save",
+            (Key("ctrl+s", "Save", show=False, priority=True),)),
+    Command("ctrl+o", "Load a checkpoint", "Load a .npz checkpoint to resume training or inspect it", "load",
+            (Key("ctrl+o", "Load", show=False, priority=True),)),
+    Command("? f1", "Help", "The list of keys (f1 where ? would be typed into a field)", "help",
+            (Key("question_mark,f1", "Help"),)),  # the footer shows f1 where ? is typed (TextField)
+    Command("q", "Quit", "Quit (asks first while training or with unsaved steps)", "quit",
+            (Key("q", "Quit"), Key("ctrl+q", "Quit", show=False, priority=True))),
 )
 
 
@@ -193,37 +245,7 @@ class ScratchNetApp(App):
     TITLE = "ScratchNet"
     ENABLE_COMMAND_PALETTE = True
 
-    BINDINGS = [
-        Binding("space", "toggle_run('start')", "Start", key_display="space", id="start"),
-        Binding("space", "toggle_run('pause')", "Pause", key_display="space", id="pause"),
-        Binding("space", "toggle_run('resume')", "Resume", key_display="space", id="resume"),
-        Binding("space", "toggle_run('continue')", "Continue", key_display="space", id="continue"),
-        Binding("n", "step", "Step"),
-        Binding("s", "stop", "Stop"),
-        Binding("r", "reinit", "Reset"),
-        Binding("g", "gradcheck", "Check"),
-        Binding("left_square_bracket", "lr_down", "lr/2", key_display="["),
-        Binding("right_square_bracket", "lr_up", "lr×2", key_display="]"),
-        Binding("1", "view('loss')", "Loss", show=False),
-        Binding("2", "view('accuracy')", "Accuracy", show=False),
-        Binding("3", "view('weights')", "Weights", show=False),
-        Binding("4", "view('gradcheck')", "Gradcheck", show=False),
-        Binding("5", "view('decision')", "Regions", show=False),
-        Binding("l", "toggle_log", "Log y", show=False),
-        Binding("w", "refresh_weights", "Redraw weights", show=False),
-        Binding("comma", "weights_page(-1)", "Prev page", show=False),
-        Binding("full_stop", "weights_page(1)", "Next page", show=False),
-        Binding("less_than_sign", "weights_layer(-1)", "Prev layer", show=False),
-        Binding("greater_than_sign", "weights_layer(1)", "Next layer", show=False),
-        Binding("z", "weights_zoom", "Tile size", show=False),
-        Binding("c", "toggle_config", "Config", show=False),
-        Binding("e", "focus_config", "Edit", show=False),
-        Binding("ctrl+s", "save", "Save", show=False, priority=True),
-        Binding("ctrl+o", "load", "Load", show=False, priority=True),
-        Binding("question_mark,f1", "help", "Help"),  # the footer shows f1 where ? is typed (TextField)
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
-    ]
+    BINDINGS = [binding for command in COMMANDS for binding in command.bindings()]
 
     def __init__(self, config: TrainConfig | None = None, *, resume: str | Path | None = None,
                  refresh_hz: float = 4.0) -> None:
@@ -253,8 +275,6 @@ class ScratchNetApp(App):
         self._drawn_at: dict[str, float] = {}
         self._ui_net = None  # the UI thread's copy of the network, for decision regions
         self._seen_state: str | None = None
-        self._gc_token = 0
-        self._gc_cancel = threading.Event()
         self.gradcheck_running = False
         self.gradcheck_result = None
         self._quitting = False
@@ -502,7 +522,10 @@ class ScratchNetApp(App):
                 self.notify(f"The training worker failed: {worker.error}", title="Error", severity="error", timeout=10)
             if event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
                 self.poll()
-        elif worker.group in ("prepare", "gradcheck", "io") and event.state == WorkerState.ERROR:
+        elif worker.group == "gradcheck":
+            if event.state in (WorkerState.SUCCESS, WorkerState.ERROR) and not worker.is_cancelled:
+                self._gradcheck_finished(worker)
+        elif worker.group in ("prepare", "io") and event.state == WorkerState.ERROR:
             self.notify(f"{type(worker.error).__name__}: {worker.error}", title="Error", severity="error")
 
     # ---------------------------------------------------------------------------- polling
@@ -620,7 +643,7 @@ class ScratchNetApp(App):
         return True
 
     def _space_does(self) -> str:
-        """What space does now: "start", "pause", "resume", or "continue" (a stopped or finished run)."""
+        """What space does now, one of SPACE_DOES: "continue" is for a stopped or finished run."""
         snap = None if self.session is None else self.session.snapshot()
         if snap is not None and snap.state == "training":
             return "pause"
@@ -875,7 +898,7 @@ class ScratchNetApp(App):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        rows = [("", "Keys")] + [(c.keys, c.help if c.keys in (", .",) else c.title) for c in COMMANDS]
+        rows = [("", "Keys")] + [(command.keys, command.help_line or command.title) for command in COMMANDS]
         rows += [("", "Elsewhere"), ("tab", "Next field or pane"), ("escape", "Leave the configuration form"),
                  ("ctrl+p", "Command palette: every action by name")]
         self.push_screen(HelpScreen(rows))
@@ -897,59 +920,48 @@ class ScratchNetApp(App):
         rng = np.random.default_rng(session.config.seed)
         rows = rng.choice(dataset.n_train, min(GRADCHECK_ROWS, dataset.n_train), replace=False)
         x, t = dataset.x_train[np.sort(rows)], dataset.t_train[np.sort(rows)]
-        self._gc_token += 1
-        self._gc_cancel = threading.Event()
         self.gradcheck_running = True
         self.action_view("gradcheck")
         self.main.query_one(GradCheckView).set_running()
-        self._gradcheck_worker(net, x, t, self._gc_token, self._gc_cancel)
+        self._gradcheck_worker(net, x, t)
 
-    @work(thread=True, group="gradcheck", exit_on_error=False)
-    def _gradcheck_worker(self, net: Any, x: np.ndarray, t: np.ndarray, token: int, cancel: threading.Event) -> None:
+    @work(thread=True, exclusive=True, group="gradcheck", exit_on_error=False)
+    def _gradcheck_worker(self, net: Any, x: np.ndarray, t: np.ndarray) -> GradCheckResult:
+        """The check, in its thread: its result comes back through the worker's SUCCESS state."""
+        worker = get_current_worker()
+
         def progress(done: int, total: int) -> None:
-            self.post_message(GradCheckProgress(done, total, token))
+            self.post_message(GradCheckProgress(done, total, worker))
 
-        try:
-            result = gradient_check(net, x, t, sample=GRADCHECK_SAMPLE, seed=0, progress=progress,
-                                    should_stop=cancel.is_set)
-        except GradCheckCancelled:
-            self.post_message(GradCheckFinished(None, "cancelled", token))
-        except Exception as error:
-            self.post_message(GradCheckFinished(None, f"{type(error).__name__}: {error}", token))
-        else:
-            self.post_message(GradCheckFinished(result, None, token))
+        return gradient_check(net, x, t, sample=GRADCHECK_SAMPLE, seed=0, progress=progress,
+                              should_stop=lambda: worker.is_cancelled)
 
     def _cancel_gradcheck(self) -> None:
-        self._gc_cancel.set()
+        """Cancel the running check: its thread stops at the next parameter, and its results are not shown."""
+        self.workers.cancel_group(self, "gradcheck")
         if self.gradcheck_running:
             self.gradcheck_running = False
-            self._gc_token += 1
             self.main.query_one(GradCheckView).set_error("cancelled. Press g to check again.")
 
     @on(GradCheckProgress)
     def _gradcheck_progress(self, event: GradCheckProgress) -> None:
-        if self.closing:
+        if self.closing or event.worker.is_cancelled:
             return
-        if event.token == self._gc_token:
-            self.main.query_one(GradCheckView).set_progress(event.done, event.total)
+        self.main.query_one(GradCheckView).set_progress(event.done, event.total)
 
-    @on(GradCheckFinished)
-    def _gradcheck_finished(self, event: GradCheckFinished) -> None:
-        if self.closing:
-            return
-        if event.token != self._gc_token:
-            return
+    def _gradcheck_finished(self, worker: Worker) -> None:
+        """Show the result of a check that ran to its end, or why it failed."""
         self.gradcheck_running = False
         view = self.main.query_one(GradCheckView)
-        if event.result is not None:
-            self.gradcheck_result = event.result
-            view.set_result(event.result)
+        if worker.state == WorkerState.SUCCESS:
+            self.gradcheck_result = worker.result
+            view.set_result(worker.result)
             if self.view != "gradcheck":
-                self.notify(f"Gradient check: {event.result.verdict} (4 shows the table)", timeout=4)
+                self.notify(f"Gradient check: {worker.result.verdict} (4 shows the table)", timeout=4)
         else:
-            view.set_error(event.error or "failed")
-            if event.error != "cancelled":
-                self.notify(event.error or "failed", title="Gradient check failed", severity="error")
+            error = f"{type(worker.error).__name__}: {worker.error}"
+            view.set_error(error)
+            self.notify(error, title="Gradient check failed", severity="error")
 
     # ---------------------------------------------------------------------------- checkpoints
 
@@ -1045,7 +1057,7 @@ class ScratchNetApp(App):
     def _stop_threads(self) -> None:
         """Stop everything running in threads: the trainer ends after its current step."""
         self._quitting = True
-        self._gc_cancel.set()
+        self.workers.cancel_group(self, "gradcheck")
         self._prepare_token += 1
         if self.session is not None:
             self.session.stop()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
+from textual.worker import Worker
 
 
 @dataclass
@@ -46,19 +47,14 @@ class SessionFailed(Message):
 
 @dataclass
 class GradCheckProgress(Message):
+    """Parameters checked so far by a gradient check; its result comes with its worker's SUCCESS state."""
+
     done: int
     total: int
-    token: int
+    worker: Worker  # the check's: a cancelled one's progress is not shown
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, GradCheckProgress)
-
-
-@dataclass
-class GradCheckFinished(Message):
-    result: Any  # core.gradcheck.GradCheckResult, or None when cancelled or failed
-    error: str | None
-    token: int
 
 
 @dataclass
