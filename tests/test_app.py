@@ -37,12 +37,12 @@ KEY_CHARS = {"space": " ", "left_square_bracket": "[", "right_square_bracket": "
 
 
 async def press(pilot, *keys: str, pause: float = 0.05) -> None:
-    """Press keys through the app's driver, as `pilot.press` does, without its waits for idle."""
+    """Post key events to the app, as `pilot.press` does, without its waits for idle."""
     app = pilot.app
     for key in keys:
         event = events.Key(key, KEY_CHARS.get(key, key if len(key) == 1 else None))
         event.set_sender(app)
-        app._driver.send_message(event)
+        app.post_message(event)
         await pilot.pause(pause)
 
 

@@ -79,12 +79,12 @@ def key_event(key: str) -> events.Key:
 
 
 async def send(pilot, *keys: str, pause: float = 0.02) -> None:
-    """Press keys through the app's driver without the pilot's waits for idle."""
+    """Post key events to the app, as its driver does, without the pilot's waits for idle."""
     app = pilot.app
     for key in keys:
         event = key_event(key)
         event.set_sender(app)
-        app._driver.send_message(event)
+        app.post_message(event)
         await pilot.pause(pause)
 
 
@@ -92,12 +92,13 @@ async def mash(pilot, key: str, pause: float = 0.01) -> None:
     """Press a key and go on after `pause`, whether or not the app has handled it (a user mashing keys)."""
     event = key_event(key)
     event.set_sender(pilot.app)
-    pilot.app._driver.send_message(event)
+    pilot.app.post_message(event)
     await asyncio.sleep(pause)
 
 
 async def resize(pilot, width: int, height: int, pause: float = 0.05) -> None:
-    """pilot.resize_terminal without its wait for idle."""
+    """pilot.resize_terminal without its wait for idle (which the monkey must not wait on: a trainer
+    keeps the app busy); the headless driver's size is what pilot.resize_terminal sets too."""
     size = Size(width, height)
     pilot.app._driver._size = size
     pilot.app.post_message(events.Resize(size, size))
@@ -109,7 +110,7 @@ async def settle(pilot, rounds: int = 4) -> None:
     or lets it bubble to the bindings; each round waits for every queue on the screen to drain once."""
     for _ in range(rounds):
         await asyncio.sleep(0)
-        await pilot._wait_for_screen()
+        await pilot._wait_for_screen()  # pilot.pause() would also wait for idle, up to a second a round
 
 
 
@@ -589,7 +590,7 @@ async def quit_now(pilot) -> float:
         key = "y" if isinstance(screen, ConfirmDialog) else "q"
         event = key_event(key)
         event.set_sender(app)
-        app._driver.send_message(event)
+        app.post_message(event)
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
             await asyncio.sleep(0.01)
