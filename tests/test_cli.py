@@ -32,10 +32,11 @@ def summary(*args: str) -> dict:
 
 
 def test_help_lists_the_commands_without_importing_numpy_or_textual():
+    """Of the engine, only the settings' table and the checks it raises with (no NumPy) are imported."""
     code = ("import sys; from tui.cli import build_parser; build_parser().format_help(); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'textual', 'core')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
-    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+    assert result.stdout.strip() == "['core', 'core.checks', 'core.settings']", result.stdout + result.stderr
     text = ok(scratchnet("--help")).stdout
     assert all(command in text for command in ("app", "train", "evaluate", "gradcheck", "datasets"))
 
@@ -202,7 +203,8 @@ def test_ctrl_c_stops_cleanly_saves_and_exits_130(tmp_path):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["train", "--lr", "abc"], "invalid float value: 'abc'"),
+    (["train", "--lr", "abc"], "argument --lr: 'abc' is not a number"),
+    (["train", "--init", "glorot"], "argument --init/--weight-init: choose xavier or he or a standard deviation"),
     (["train", "--hidden", "10,x"], "layer sizes like 100,50"),
     (["train", "--activation", "swish"], "activation='swish'"),
     (["train", "--batch-size", "0"], "batch_size=0"),

@@ -5,7 +5,8 @@ or configuration, 128 + the signal's number when `train` was stopped by a signal
 (SIGINT), 143 SIGTERM, 129 SIGHUP (the terminal or SSH connection closed). Stopped by any of the
 three, `train` stops cleanly, saves when --save was given and prints its summary; a failed save
 exits 1 all the same. Messages go to stderr, results to stdout.
-NumPy and the engine are imported inside the commands, so that `scratchnet --help` is instant.
+NumPy and the engine are imported inside the commands, so that `scratchnet --help` is instant (the
+settings table, core.settings, imports neither).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+from core.checks import ConfigError
+from core.settings import SETTINGS, Setting
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: The signals that stop `train` cleanly; the exit code is 128 + the signal's number.
@@ -44,65 +48,22 @@ class CommandError(Exception):
 # ---------------------------------------------------------------------- arguments
 
 
-def _hidden(text: str) -> tuple[int, ...]:
-    """--hidden 100,50 -> (100, 50); "" or "none" -> () (no hidden layer)."""
-    if text.strip().lower() in ("", "none"):
-        return ()
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected layer sizes like 100,50 (or none), got {text!r}") from None
+def _argument_type(setting: Setting) -> Callable[[str], Any]:
+    """The setting's parser as argparse wants it: a ConfigError becomes an ArgumentTypeError, which
+    argparse prints after the flag ("argument --lr: 'abc' is not a number")."""
+    def parse(text: str) -> Any:
+        try:
+            return setting.parse(text)
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
 
 
-def _weight_init(text: str) -> str | float:
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def _hyperparameter(text: str) -> tuple[str, float]:
-    """--optimizer-param momentum=0.9 -> ("momentum", 0.9)."""
-    name, _, value = text.partition("=")
-    try:
-        number = float(value)
-    except ValueError:
-        number = None
-    if not name.strip() or number is None:
-        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, e.g. momentum=0.9, got {text!r}")
-    return name.strip(), number
-
-
-#: (flags, TrainConfig field, type, metavar, help) for every field of TrainConfig.
-CONFIG_FLAGS: tuple[tuple[tuple[str, ...], str, Callable[[str], Any], str, str], ...] = (
-    (("--dataset",), "dataset", str, "NAME", "dataset to train on (see `scratchnet datasets`)"),
-    (("--data-dir",), "data_dir", str, "DIR", "where to find or download MNIST / Fashion-MNIST"),
-    (("--noise",), "noise", float, "X",
-     "2-D problems, 0 to 0.5: flips labels near the boundary (circle, xor), widens the clusters (gauss), "
-     "jitters the points (spiral, moons)"),
-    (("--n-samples",), "n_samples", int, "N", "2-D problems: number of points"),
-    (("--test-ratio",), "test_ratio", float, "X", "2-D problems: fraction of points kept for testing"),
-    (("--subset-per-class",), "subset_per_class", int, "N", "train on N examples of each class"),
-    (("--validation",), "validation", float, "X", "hold out this fraction of the training set as the test set"),
-    (("--hidden",), "hidden", _hidden, "SIZES", "hidden layer sizes, e.g. 100,50 (none: no hidden layer)"),
-    (("--activation",), "activation", str, "NAME", "hidden-layer activation, e.g. relu, sigmoid, tanh"),
-    (("--output",), "output", str, "NAME", "output function, e.g. softmax"),
-    (("--loss",), "loss", str, "NAME", "loss function, e.g. cross_entropy"),
-    (("--init", "--weight-init"), "weight_init", _weight_init, "INIT", "weight init: he, xavier or a standard deviation"),
-    (("--optimizer",), "optimizer", str, "NAME", "sgd, momentum, nesterov, adagrad, rmsprop or adam"),
-    (("--optimizer-param",), "optimizer_params", _hyperparameter, "NAME=X",
-     "an optimizer hyperparameter besides lr, e.g. momentum=0.9 (repeatable)"),
-    (("--lr",), "lr", float, "X", "learning rate"),
-    (("--batch-size",), "batch_size", int, "N", "rows per training step"),
-    (("--epochs",), "epochs", int, "N", "passes over the training set"),
-    (("--steps",), "steps", int, "N", "train this many steps instead of --epochs"),
-    (("--weight-decay",), "weight_decay", float, "X", "L2 penalty on the weights"),
-    (("--gradient",), "gradient", str, "METHOD", "backprop, numerical or numerical-naive"),
-    (("--sampling",), "sampling", str, "HOW", "epoch (shuffled passes) or random (draws with replacement)"),
-    (("--eval-every",), "eval_every", int, "N", "evaluate every N steps (0: every epoch)"),
-    (("--eval-samples",), "eval_samples", int, "N", "training rows sampled to measure train accuracy"),
-    (("--dtype",), "dtype", str, "TYPE", "float32 or float64"),
-    (("--seed",), "seed", int, "N", "random seed (weights, batches, data)"),
+#: (flags, TrainConfig field, type, metavar, help) for every field of TrainConfig, from core.settings.
+CONFIG_FLAGS: tuple[tuple[tuple[str, ...], str, Callable[[str], Any], str, str], ...] = tuple(
+    (setting.flags, setting.name, _argument_type(setting), setting.metavar, setting.help)
+    for setting in SETTINGS.values()
 )
 
 

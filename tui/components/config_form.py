@@ -4,14 +4,14 @@ The form is a view of a `TrainConfig`: `build()` turns what is typed into a vali
 the reasons it is not one, keyed by config field. Each invalid field is marked where it is (a red edge
 and the reason under it) as soon as it is typed; the app refuses to start a run while any remains.
 Fields the form does not show (dtype, sampling, eval_every, ...) pass through from the config it was
-given.
+given. Each row's label and the parser of what is typed in it are its setting's (core.settings), as
+the CLI's flags are.
 """
 
 from __future__ import annotations
 
-import math
 import string
-from typing import Any, Callable
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -26,6 +26,7 @@ from core.datasets import DATASETS
 from core.layers import LOSSES, OUTPUTS
 from core.network import ACTIVATIONS, WEIGHT_INITS
 from core.optimizers import DEFAULTS, OPTIMIZERS
+from core.settings import SETTINGS, parse_number
 from tui.messages import ConfigEdited
 
 #: Every optimizer hyperparameter other than lr, in a stable order: momentum, decay_rate, beta1, beta2.
@@ -48,10 +49,6 @@ def dataset_kind(name: object) -> str | None:
     return DATASETS[name].kind if isinstance(name, str) and name in DATASETS else None
 
 
-class ParseError(ValueError):
-    pass
-
-
 class TextField(Input):
     """An Input that claims the keys it types (letters, digits, punctuation, space): while it has the
     focus, the footer offers only keys that work here (f1 for help, not ?), not the app's one-key
@@ -61,51 +58,12 @@ class TextField(Input):
     BINDINGS = [Binding(",".join([*TYPED, "comma", "space"]), "typed", "Typed", show=False)]
 
 
-def parse_int(text: str) -> int:
-    text = text.strip().replace("_", "")
-    try:
-        return int(text)
-    except ValueError:
-        raise ParseError(f"{text!r} is not a whole number" if text else "required: a whole number") from None
-
-
-def parse_float(text: str) -> float:
-    text = text.strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise ParseError(f"{text!r} is not a number" if text else "required: a number") from None
-    if not math.isfinite(value):
-        raise ParseError(f"{text!r} is not a finite number")
-    return value
-
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """'100, 50' -> (100, 50); '' -> () (no hidden layer)."""
-    parts = [p.strip() for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
-    sizes = []
-    for part in parts:
-        try:
-            size = int(part)
-        except ValueError:
-            raise ParseError(f"{part!r} is not a whole number; write sizes like 100,50") from None
-        if size < 1:
-            raise ParseError(f"layer sizes must be >= 1, got {size}")
-        sizes.append(size)
-    return tuple(sizes)
-
-
-def parse_weight_init(text: str) -> str | float:
-    text = text.strip().lower()
-    if text in WEIGHT_INITS:
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise ParseError(f"choose {' or '.join(WEIGHT_INITS)} or a standard deviation such as 0.01") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ParseError("a standard deviation must be a positive number")
-    return value
+def parse_field(field: str, text: str) -> Any:
+    """What is typed in a field, read by its setting's parser (core.settings); an optimizer
+    hyperparameter's row reads a number. ConfigError, naming the field, if it is not that kind of value."""
+    if field in OPTIMIZER_PARAMS:
+        return parse_number(f"optimizer_params.{field}", text)
+    return SETTINGS[field].parse(text)
 
 
 def fmt_value(value: Any) -> str:
@@ -194,18 +152,6 @@ class ConfigForm(VerticalScroll):
         self.kind = dataset_kind(config.dataset)  # the kind of dataset the fields' values suit
         self.errors: dict[str, str] = {}
         self._status = ""
-        self._parsers: dict[str, Callable[[str], Any]] = {
-            "hidden": parse_hidden,
-            "weight_init": parse_weight_init,
-            "lr": parse_float,
-            "batch_size": parse_int,
-            "epochs": parse_int,
-            "weight_decay": parse_float,
-            "seed": parse_int,
-            "noise": parse_float,
-            "n_samples": parse_int,
-            **{name: parse_float for name in OPTIMIZER_PARAMS},
-        }
 
     # --------------------------------------------------------------------------- composing
 
@@ -215,36 +161,38 @@ class ConfigForm(VerticalScroll):
     def _select(self, field: str, options: list[tuple[str, Any]], value: Any) -> Select:
         return Select(options, value=value, allow_blank=False, id=f"f-{field}", compact=True)
 
+    def _row(self, field: str, control: Widget, *, hint: str = "") -> FieldRow:
+        """The row of a TrainConfig field, labelled as core.settings names it."""
+        return FieldRow(field, SETTINGS[field].label, control, hint=hint)
+
     def compose(self) -> ComposeResult:
         c = self.base
         params = self._params_of(c)
         yield Static("", id="form-status")
         yield Static("Data", classes="form-heading -first")
-        yield FieldRow("dataset", "dataset", self._select("dataset", [(n, n) for n in DATASETS], c.dataset),
-                       hint=DATASETS[c.dataset].description if c.dataset in DATASETS else "")
-        yield FieldRow("noise", "noise", self._input("noise", c.noise, placeholder="0 .. 0.5"))
-        yield FieldRow("n_samples", "points", self._input("n_samples", c.n_samples))
+        yield self._row("dataset", self._select("dataset", [(n, n) for n in DATASETS], c.dataset),
+                        hint=DATASETS[c.dataset].description if c.dataset in DATASETS else "")
+        yield self._row("noise", self._input("noise", c.noise, placeholder="0 .. 0.5"))
+        yield self._row("n_samples", self._input("n_samples", c.n_samples))
         yield Static("Network", classes="form-heading")
-        yield FieldRow("hidden", "hidden", self._input("hidden", c.hidden, placeholder="e.g. 100,50"))
-        yield FieldRow("activation", "activation",
-                       self._select("activation", [(a, a) for a in ACTIVATIONS], c.activation))
-        yield FieldRow("output", "output", self._select("output", [(o, o) for o in OUTPUTS], c.output))
-        yield FieldRow("loss", "loss", self._select("loss", [(x, x) for x in LOSSES], c.loss))
-        yield FieldRow("weight_init", "init", self._input(
+        yield self._row("hidden", self._input("hidden", c.hidden, placeholder="e.g. 100,50"))
+        yield self._row("activation", self._select("activation", [(a, a) for a in ACTIVATIONS], c.activation))
+        yield self._row("output", self._select("output", [(o, o) for o in OUTPUTS], c.output))
+        yield self._row("loss", self._select("loss", [(x, x) for x in LOSSES], c.loss))
+        yield self._row("weight_init", self._input(
             "weight_init", c.weight_init, placeholder="he|xavier|0.01",
             suggester=SuggestFromList(list(WEIGHT_INITS), case_sensitive=False)))
         yield Static("Training", classes="form-heading")
-        yield FieldRow("optimizer", "optimizer",
-                       self._select("optimizer", [(o, o) for o in OPTIMIZERS], c.optimizer))
+        yield self._row("optimizer", self._select("optimizer", [(o, o) for o in OPTIMIZERS], c.optimizer))
         for name in OPTIMIZER_PARAMS:
             yield FieldRow(name, PARAM_LABELS.get(name, name), self._input(name, params[name]))
-        yield FieldRow("lr", "learn rate", self._input("lr", c.lr))
-        yield FieldRow("batch_size", "batch", self._input("batch_size", c.batch_size))
-        yield FieldRow("epochs", "epochs", self._input("epochs", c.epochs))
-        yield FieldRow("weight_decay", "wt decay", self._input("weight_decay", c.weight_decay))
-        yield FieldRow("gradient", "gradient", self._select("gradient", [(g, g) for g in GRADIENTS], c.gradient),
-                       hint=GRADIENT_HINTS.get(c.gradient, ""))
-        yield FieldRow("seed", "seed", self._input("seed", c.seed))
+        yield self._row("lr", self._input("lr", c.lr))
+        yield self._row("batch_size", self._input("batch_size", c.batch_size))
+        yield self._row("epochs", self._input("epochs", c.epochs))
+        yield self._row("weight_decay", self._input("weight_decay", c.weight_decay))
+        yield self._row("gradient", self._select("gradient", [(g, g) for g in GRADIENTS], c.gradient),
+                        hint=GRADIENT_HINTS.get(c.gradient, ""))
+        yield self._row("seed", self._input("seed", c.seed))
 
     def on_mount(self) -> None:
         self._show_relevant()
@@ -255,8 +203,8 @@ class ConfigForm(VerticalScroll):
         """Under a hidden-size list too long for its field, the whole list (so nothing is cut at 80x24)."""
         control = self.query_one("#f-hidden", Input)
         try:
-            sizes = parse_hidden(control.value)
-        except ParseError:
+            sizes = SETTINGS["hidden"].parse(control.value)
+        except ConfigError:
             sizes = ()
         fits = len(control.value) < (control.content_size.width or len(control.value) + 1)
         layers = f"{len(sizes)} hidden layer{'s' * (len(sizes) != 1)}"
@@ -357,8 +305,8 @@ class ConfigForm(VerticalScroll):
                 values[field] = control.value
                 continue
             try:
-                value = self._parsers[field](control.value)
-            except ParseError as error:
+                value = parse_field(field, control.value)
+            except ConfigError as error:
                 errors[field] = str(error)
                 continue
             if field in OPTIMIZER_PARAMS:
@@ -421,8 +369,8 @@ class ConfigForm(VerticalScroll):
         for field, value in FAMILY_DEFAULTS[kind].items():
             control = controls[field]
             try:
-                unset = self._parsers[field](str(control.value)) == FAMILY_DEFAULTS[old][field]
-            except ParseError:
+                unset = parse_field(field, str(control.value)) == FAMILY_DEFAULTS[old][field]
+            except ConfigError:
                 unset = False
             if unset:
                 control.value = fmt_value(value)
