@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, ProgressBar, Static
 
 from core.gradcheck import GradCheckResult, ParamCheck, gradient_check
+from core.config import TrainConfig
 from core.network import MLP
+from core.training import TrainingSession, load_data
 from tui.drawing.curves import ema_debiased
 from tui.drawing.weights import GLYPH_RAMP, diverging_colors, format_scale, quantize, symmetric_scale, unit_images
-from tui.components import AccuracyChart, DecisionView, GradCheckView, LossChart, WeightsView
+from tui.components import AccuracyChart, DecisionView, GradCheckView, LossChart, WeightsView, pacing
+from tui.components.pacing import Run
 
 SIZE = (80, 24)
 
@@ -449,3 +454,95 @@ def test_plot_rows_are_exactly_what_plotext_prints(theme):
     ours = [runs(row) for row in plot_rows(figure())]
     assert len(ours) == 20 and any(0x2800 < ord(c) <= 0x28FF for row in ours for text, _ in row for c in text)
     assert ours == expected
+
+
+# --------------------------------------------------------------------------------------------
+# show(snapshot, run): each view paces its own redraws and clears itself for a fresh network
+
+
+def test_paced_draws_what_changed_at_most_once_per_interval(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(pacing, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    view = pacing.Paced()
+    view.INTERVAL = 1.0
+    assert view.due("a")
+    assert not view.due("a")  # the same again: nothing to draw
+    now[0] += 0.5
+    assert not view.due("b")  # changed, but within the interval
+    assert view.due("b", force=True)  # unless forced
+    now[0] += 1.0
+    assert not view.due("b") and view.due("c")
+    view.forget()
+    assert not view.due("c")  # forgotten, but the interval holds
+    view.restart()
+    assert view.due("c")  # a fresh run: at once
+
+
+def _snapshot(steps: int, state: str = "training", epoch: int = 0, evaluations=()) -> SimpleNamespace:
+    return SimpleNamespace(loss_steps=np.arange(1, steps + 1), losses=np.linspace(2.0, 1.0, steps), step=steps,
+                           evaluations=list(evaluations), state=state, epoch=epoch)
+
+
+async def test_charts_show_snapshots_at_most_once_per_interval_and_clear():
+    chart = LossChart()
+    run = Run(session=object(), dataset=None)
+    async with ViewApp(chart).run_test(size=SIZE) as pilot:
+        chart.show(_snapshot(3), run)
+        assert len(chart.steps) == 3
+        chart.show(_snapshot(5), run)
+        assert len(chart.steps) == 3  # within a second of the last redraw
+        chart.show(_snapshot(5), run, force=True)
+        assert len(chart.steps) == 5
+        chart.clear()
+        await pilot.pause()
+        assert shown(chart).startswith("Loss: no training steps yet.")
+        chart.show(_snapshot(5), run)
+        assert len(chart.steps) == 5  # a fresh network's data draws at once
+    accuracy = AccuracyChart()
+    async with ViewApp(accuracy).run_test(size=SIZE):
+        evaluation = SimpleNamespace(step=5, train_accuracy=0.5, test_accuracy=0.4)
+        accuracy.show(_snapshot(5, evaluations=[evaluation]), run)
+        assert list(accuracy.test_acc) == [0.4]
+        accuracy.clear()
+        assert not len(accuracy.x)
+
+
+async def test_weights_view_shows_weights_once_per_epoch_while_training():
+    weights = mnist_weights()
+    session = SimpleNamespace(snapshot=lambda weights=False: SimpleNamespace(weights=mnist_weights()))
+    run = Run(session=session, dataset=SimpleNamespace(image_shape=(28, 28)))
+    view = WeightsView()
+    async with ViewApp(view).run_test(size=SIZE):
+        view.show(_snapshot(10, epoch=0), run)
+        assert view.version == 1 and np.array_equal(view.weights["W1"], weights["W1"])
+        view.show(_snapshot(20, epoch=0), run)
+        assert view.version == 1  # the same epoch
+        view.show(_snapshot(20, state="paused", epoch=0), run)
+        assert view.version == 2  # paused: each new step
+        view.clear()
+        assert view.weights == {}
+
+
+async def test_decision_view_shows_the_sessions_network_and_clears():
+    config = TrainConfig(dataset="circle", hidden=(4,), n_samples=100, batch_size=10)
+    session = TrainingSession(config, load_data(config))
+    view = DecisionView()
+    async with ViewApp(view).run_test(size=SIZE) as pilot:
+        view.show(session.snapshot(), Run(session, session.dataset))
+        assert callable(view.predictor) and np.array_equal(view.points[0], session.dataset.x_train)
+        view.clear()
+        await pilot.pause()
+        assert view.predictor is None and shown(view).startswith("Decision regions:")
+
+
+async def test_gradcheck_view_clears_to_not_run():
+    view = GradCheckView()
+    async with ViewApp(view).run_test(size=SIZE) as pilot:
+        net = MLP((4, 5, 3), seed=0)
+        rng = np.random.default_rng(0)
+        view.set_result(gradient_check(net, rng.normal(size=(6, 4)), rng.integers(0, 3, 6)))
+        await pilot.pause()
+        view.clear()
+        await pilot.pause()
+        assert view.state == "empty" and view.result is None and not view.query_one(DataTable).display
+        assert "not run yet" in str(view.query_one("#gc-summary", Static).render())

@@ -10,10 +10,10 @@ Threads, and who talks to whom:
   run in other thread workers; they report back with `post_message` (thread-safe, non-blocking),
   except the gradient check's result, which comes with its worker's state event. The check's worker
   is exclusive in its group; cancelling the worker stops its thread and drops its late messages.
-- Each poll updates the status line and redraws only the view on screen, and only when what it
-  shows has changed: curves when the history grew (at most once a second while data keeps coming),
-  weight tiles once per epoch while training (or when paused, or on demand), decision regions at
-  most twice a second.
+- Each poll updates the status line and hands the snapshot to the view on screen (`show`), which
+  redraws only when what it shows has changed and at its own pace: curves when the history grew
+  (at most once a second while data keeps coming), weight tiles once per epoch while training (or
+  when paused, or on demand), decision regions at most twice a second.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Static
@@ -52,6 +53,7 @@ from tui.components.weights_view import WeightsView
 from tui.components.file_dialog import (ChoiceDialog, ConfirmDialog, PathDialog, checkpoint_input,
                                         checkpoint_output, screenshot_output)
 from tui.components.help_screen import HelpScreen
+from tui.components.pacing import Run
 from tui.components.unsaved_dialog import UnsavedDialog
 from tui.components.status_bar import StatusBar
 from tui import safety
@@ -67,14 +69,6 @@ from tui.messages import (
 #: Rows of the training set the gradient check runs on, and entries checked per parameter.
 GRADCHECK_ROWS = 8
 GRADCHECK_SAMPLE = 40
-#: Seconds between decision-region redraws while training (each costs a forward pass over a grid).
-DECISION_INTERVAL = 0.5
-#: Seconds between weight-tile redraws while training, at most (they are drawn once per epoch).
-WEIGHTS_INTERVAL = 1.0
-#: Seconds between chart redraws while data keeps coming: a redraw holds the interpreter lock for
-#: about 20 ms, which the training thread waits out (the app costs training about the UI thread's
-#: CPU share: benchmarks/bench_app.py); the status line still updates every poll.
-CHART_INTERVAL = 1.0
 DEFAULT_CHECKPOINT = "scratchnet.npz"
 
 
@@ -247,6 +241,9 @@ class ScratchNetApp(App):
 
     BINDINGS = [binding for command in COMMANDS for binding in command.bindings()]
 
+    view: var[str] = var(VIEW_IDS[0], init=False)
+    """The view on screen (one of VIEW_IDS); setting it switches the view."""
+
     def __init__(self, config: TrainConfig | None = None, *, resume: str | Path | None = None,
                  refresh_hz: float = 4.0) -> None:
         """The app with `config` in its form; with `resume`, a checkpoint's path, on that saved run
@@ -259,7 +256,6 @@ class ScratchNetApp(App):
         self.refresh_hz = float(refresh_hz)
         self.session: TrainingSession | None = None
         self.dataset: Dataset | None = None
-        self.view = VIEW_IDS[0]
         self.last_snapshot: Any = None
         self.checkpoint_path = DEFAULT_CHECKPOINT
         self.loading = False
@@ -271,9 +267,6 @@ class ScratchNetApp(App):
         self._pending_edits: list[str] = []  # form fields edited that need a fresh network (r)
         self._after_save: tuple[TrainingSession, Callable[[], Any]] | None = None  # "save first, then ..."
         self._note = ""  # shown in the status line's message row (loading progress, ...)
-        self._drawn: dict[str, tuple] = {}  # view -> what it last drew
-        self._drawn_at: dict[str, float] = {}
-        self._ui_net = None  # the UI thread's copy of the network, for decision regions
         self._seen_state: str | None = None
         self.gradcheck_running = False
         self.gradcheck_result = None
@@ -475,9 +468,6 @@ class ScratchNetApp(App):
             old.stop()
         self.session = session
         self.dataset = dataset
-        self._ui_net = None
-        self._drawn.clear()
-        self._drawn_at.clear()
         self._seen_state = None
         if from_checkpoint:
             self.form.set_config(session.config)  # the form shows the loaded run
@@ -485,29 +475,12 @@ class ScratchNetApp(App):
             self.form.base = session.config  # built from the form: leave what is being typed alone
         self._cancel_gradcheck()
         self.gradcheck_result = None
-        self.main.query_one(LossChart).clear()
-        self.main.query_one(AccuracyChart).clear()
-        self.main.query_one(WeightsView).clear()
-        self.call_later(self._reset_views)
+        for view in VIEW_IDS:
+            self.view_widget(view).clear()  # a fresh network: nothing of the last one stays
         self._run_session(session)
         self._mark_edited()
         self.refresh_bindings()
-
-    async def _reset_views(self) -> None:
-        """Fresh decision-region and gradient-check views for a new network (they have no clear())."""
-        switcher = self.main.query_one(ContentSwitcher)
-        for view in ("decision", "gradcheck"):
-            old = self.view_widget(view)
-            used = getattr(old, "predictor", None) is not None or getattr(old, "state", "empty") != "empty"
-            if not used or (view == "gradcheck" and self.gradcheck_running):
-                continue
-            await old.remove()
-            fresh = _make_view(view)
-            await switcher.add_content(fresh)
-            fresh.display = switcher.current == fresh.id  # add_content hides it; current did not change
-            self._drawn.pop(view, None)
-        if self.session is not None:
-            self.draw_visible(self.session.snapshot(), force=True)
+        self.call_later(self.show_view, force=True)
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def _run_session(self, session: TrainingSession) -> Any:
@@ -551,7 +524,7 @@ class ScratchNetApp(App):
         steps_per_epoch = max(snap.steps_per_epoch, 1)
         epochs = math.ceil(snap.total_steps / steps_per_epoch)
         self.status.show(snap, epochs=epochs, note=self._note)
-        self.draw_visible(snap)
+        self.show_view(snap)
 
     def _state_changed(self, old: str | None, snap: Any) -> None:
         self.refresh_bindings()
@@ -565,71 +538,17 @@ class ScratchNetApp(App):
             extra = f": test accuracy {100 * acc:.1f}%" if acc is not None else ""
             self.notify(f"Finished {snap.step:,} steps{extra}", title="Training finished")
 
-    def draw_visible(self, snap: Any, force: bool = False) -> None:
-        view = self.view
-        try:
-            draw = getattr(self, f"_draw_{view}")
-            draw(snap, force)
-        except NoMatches:  # the view is being replaced (see _reset_views): draw it next time
-            self._drawn.pop(view, None)
-        except Exception as error:  # a view that cannot draw this data must not take the app down
-            self._drawn[view] = ("failed",)
-            self.notify(f"{type(error).__name__}: {error}", title=f"Cannot draw the {view} view", severity="error")
-
-    def _due(self, view: str, key: tuple, force: bool, interval: float = 0.0) -> bool:
-        if not force and self._drawn.get(view) == key:
-            return False
-        if not force and interval and time.monotonic() - self._drawn_at.get(view, -math.inf) < interval:
-            return False
-        self._drawn[view] = key
-        self._drawn_at[view] = time.monotonic()
-        return True
-
-    def _draw_loss(self, snap: Any, force: bool) -> None:
-        evals = snap.evaluations
-        key = (id(self.session), len(snap.loss_steps), snap.loss_steps[-1] if len(snap.loss_steps) else -1, len(evals))
-        if self._due("loss", key, force, CHART_INTERVAL):
-            self.main.query_one(LossChart).set_data(snap.loss_steps, snap.losses, [e.step for e in evals],
-                                                    test_losses=[e.test_loss for e in evals],
-                                                    train_losses=[e.train_loss for e in evals])
-
-    def _draw_accuracy(self, snap: Any, force: bool) -> None:
-        evals = snap.evaluations
-        if self._due("accuracy", (id(self.session), len(evals)), force, CHART_INTERVAL):
-            self.main.query_one(AccuracyChart).set_data([e.step for e in evals], [e.train_accuracy for e in evals],
-                                                   [e.test_accuracy for e in evals])
-
-    def _draw_weights(self, snap: Any, force: bool) -> None:
-        if self.session is None or self.dataset is None:
-            return
-        if snap.state == "training" and not force:
-            # per epoch while training
-            key = (id(self.session), "epoch", snap.epoch)
-            if not self._due("weights", key, False, WEIGHTS_INTERVAL):
-                return
-        elif not self._due("weights", (id(self.session), "step", snap.step), force):
-            return
-        weights = self.session.snapshot(weights=True).weights
-        self.main.query_one(WeightsView).set_weights(weights, self.dataset.image_shape)
-
-    def _draw_gradcheck(self, snap: Any, force: bool) -> None:
-        pass  # the table is filled by the gradient check's messages
-
-    def _draw_decision(self, snap: Any, force: bool) -> None:
+    def show_view(self, snap: Any = None, force: bool = False) -> None:
+        """Hand a snapshot (by default a fresh one) to the visible view: it redraws if it is due."""
         session, dataset = self.session, self.dataset
         if session is None or dataset is None:
             return
-        if dataset.n_features != 2:
-            return  # the view says it is for 2-D problems
-        interval = DECISION_INTERVAL if snap.state == "training" else 0.0
-        if not self._due("decision", (id(session), snap.step), force, interval):
-            return
-        weights = session.snapshot(weights=True).weights
-        if self._ui_net is None:
-            self._ui_net = build_network(session.config, dataset)
-        self._ui_net.set_params(weights)
-        self.main.query_one(DecisionView).set_data(self._ui_net.predict, dataset.x_train, dataset.t_train,
-                                              dataset.x_test, dataset.t_test, class_names=dataset.class_names)
+        widget = self.view_widget(self.view)
+        try:
+            widget.show(snap if snap is not None else session.snapshot(), Run(session, dataset), force)
+        except Exception as error:  # a view that cannot draw this data must not take the app down
+            widget.forget()
+            self.notify(f"{type(error).__name__}: {error}", title=f"Cannot draw the {self.view} view", severity="error")
 
     # ---------------------------------------------------------------------------- state
 
@@ -835,9 +754,11 @@ class ScratchNetApp(App):
         self._set_lr(2.0)
 
     def action_view(self, view: str) -> None:
-        if view not in VIEW_IDS:
-            return
-        self.view = view
+        if view in VIEW_IDS:
+            self.view = view
+
+    def watch_view(self, view: str) -> None:
+        """Bring `view` on screen: the switcher, the tabs, the focus, and the last snapshot drawn."""
         switcher = self.main.query_one(ContentSwitcher)
         focused = self.main.focused
         switcher.current = f"view-{view}"
@@ -847,7 +768,7 @@ class ScratchNetApp(App):
             (shown if shown.can_focus else self.main.query_one("#views")).focus()
         self.main.query_one(ViewTabs).show(view)
         if self.last_snapshot is not None:
-            self.draw_visible(self.last_snapshot)
+            self.show_view(self.last_snapshot)
 
     def action_toggle_log(self) -> None:
         if self.view != "loss":
@@ -858,7 +779,7 @@ class ScratchNetApp(App):
         if self.view != "weights":
             self.action_view("weights")
         if self.last_snapshot is not None:
-            self.draw_visible(self.last_snapshot, force=True)
+            self.show_view(self.last_snapshot, force=True)
 
     def action_weights_page(self, delta: int) -> None:
         if self.view != "weights":

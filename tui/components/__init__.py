@@ -1,7 +1,8 @@
 """ScratchNet's widgets.
 
-The run views take plain data (arrays, dicts of arrays, core result records), never a training
-Snapshot, so the app decides what to pull and when:
+Each run view shows a training snapshot with `show(snapshot, run)` and paces its own redraws
+(pacing.Paced: what it last drew, at most once per its INTERVAL), clears itself for a fresh
+network with `clear()`, and also takes plain data (arrays, dicts of arrays, core result records):
 
 - charts.LossChart, charts.AccuracyChart: curves (plotext).
 - weights_view.WeightsView: weight tiles and heatmaps.

@@ -1,6 +1,7 @@
 """Loss and accuracy curves, drawn with plotext through textual-plotext.
 
-Both charts take plain arrays (not a training Snapshot), rebuild the plot only when the data,
+Both charts take plain arrays (`set_data`) or a training snapshot (`show`, at most once per
+INTERVAL while data keeps coming: see tui/components/pacing.py), rebuild the plot only when the data,
 the size, the theme or a display option changed, and downsample every series to about twice
 the plot's width before handing it to plotext (a redraw costs in proportion to the points).
 
@@ -30,6 +31,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
+from tui.components.pacing import Paced, Run
 from tui.drawing.curves import DebiasedEMA, downsample, finite_xy, log_ticks, nice_ticks, tick_label
 
 RAW_COLOR = (125, 135, 170)
@@ -139,8 +141,13 @@ def _rich_style(fg, style, bg) -> Style:
     return found
 
 
-class RunChart(PlotextPlot):
+class RunChart(Paced, PlotextPlot):
     """Shared machinery: a cached plot rebuilt only when its inputs change."""
+
+    #: Seconds between redraws while data keeps coming: a redraw holds the interpreter lock for
+    #: about 20 ms, which the training thread waits out (the app costs training about the UI thread's
+    #: CPU share: benchmarks/bench_app.py); the status line still updates every poll.
+    INTERVAL = 1.0
 
     DEFAULT_CSS = """
     RunChart {
@@ -273,7 +280,16 @@ class LossChart(RunChart):
         self._changed()
         return True
 
+    def show(self, snap, run: Run, force: bool = False) -> None:
+        """The snapshot's losses, when they grew (at most once per INTERVAL unless forced)."""
+        steps, evals = snap.loss_steps, snap.evaluations
+        if self.due((id(run.session), len(steps), steps[-1] if len(steps) else -1, len(evals)), force):
+            self.set_data(steps, snap.losses, [e.step for e in evals], test_losses=[e.test_loss for e in evals],
+                          train_losses=[e.train_loss for e in evals])
+
     def clear(self) -> None:
+        """Empty, for a fresh network: the next show draws."""
+        self.restart()
         self.set_data([], [])
 
     def toggle_log(self) -> None:
@@ -423,7 +439,16 @@ class AccuracyChart(RunChart):
         self._changed()
         return True
 
+    def show(self, snap, run: Run, force: bool = False) -> None:
+        """The snapshot's evaluations, when there are new ones (at most once per INTERVAL unless forced)."""
+        evals = snap.evaluations
+        if self.due((id(run.session), len(evals)), force):
+            self.set_data([e.step for e in evals], [e.train_accuracy for e in evals],
+                          [e.test_accuracy for e in evals])
+
     def clear(self) -> None:
+        """Empty, for a fresh network: the next show draws."""
+        self.restart()
         self.set_data([])
 
     def _has_data(self) -> bool:

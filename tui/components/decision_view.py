@@ -24,6 +24,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from core.datasets import DATASETS
+from core.training import build_network
+from tui.components.pacing import Paced, Run
 from tui.components.weights_view import halfblock_segments
 from tui.drawing.regions import class_and_confidence, data_extent, decision_grid, point_glyph_grid
 
@@ -56,7 +58,7 @@ def _mix(a: tuple[float, ...], b: tuple[float, ...], f: float) -> tuple[int, int
     return tuple(int(round(x + (y - x) * f)) for x, y in zip(a, b))  # type: ignore[return-value]
 
 
-class DecisionView(Widget):
+class DecisionView(Paced, Widget):
     """Class regions of a classifier on the plane, with the data points on top.
 
     `set_data(predictor, x_train, t_train, x_test=None, t_test=None, class_names=None,
@@ -81,9 +83,13 @@ class DecisionView(Widget):
     glyphs: reactive[bool | None] = reactive(None)
     """Draw with characters instead of colours; None follows the app's NO_COLOR."""
 
+    #: Seconds between redraws while training, at least (each costs a forward pass over a grid).
+    INTERVAL = 0.5
+
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
                  disabled: bool = False) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._network: tuple = (None, None)  # (session, this view's own network for its weights)
         self.predictor: Callable[[np.ndarray], np.ndarray] | np.ndarray | None = None
         self.points: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
@@ -116,6 +122,32 @@ class DecisionView(Widget):
         ex, ey = data_extent(*self.points)
         self.x_range = tuple(x_range) if x_range is not None else ex
         self.y_range = tuple(y_range) if y_range is not None else ey
+        self.version += 1
+        self.refresh()
+
+    def show(self, snap, run: Run, force: bool = False) -> None:
+        """The regions of the session's network at this step (at most once per INTERVAL while
+        training), evaluated by a network of this view's own: the training thread's must not run
+        here. Only for 2-D problems: the view says so for the others."""
+        session, dataset = run.session, run.dataset
+        if dataset.n_features != 2:
+            return
+        interval = self.INTERVAL if snap.state == "training" else 0.0
+        if not self.due((id(session), snap.step), force, interval):
+            return
+        if self._network[0] is not session:
+            self._network = (session, build_network(session.config, dataset))
+        net = self._network[1]
+        net.set_params(session.snapshot(weights=True).weights)
+        self.set_data(net.predict, dataset.x_train, dataset.t_train, dataset.x_test, dataset.t_test,
+                      class_names=dataset.class_names)
+
+    def clear(self) -> None:
+        """Empty, for a fresh network: the next show draws."""
+        self.restart()
+        self._network = (None, None)
+        self.predictor = None
+        self.points, self.labels, self.class_names = [], [], ()
         self.version += 1
         self.refresh()
 

@@ -17,6 +17,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, ProgressBar, Static
 
+from tui.components.pacing import Paced, Run
+
 VERDICT_STYLES = {
     "good": "bold #3fb950",
     "acceptable": "bold #d4a72c",
@@ -42,6 +44,8 @@ SHORT_HEADERS = {"max rel err": "rel err", SMOOTH_COLUMN: "unexpl", "max |diff|"
 KEPT_COLUMNS = 2
 #: The cells DataTable pads each column with.
 CELL_PADDING = 2
+#: The summary before any check ran.
+NOT_RUN = "Gradient check: not run yet. It compares backprop with central differences on a small batch."
 
 
 def verdict_text(verdict: str, upper: bool = False) -> Text:
@@ -53,7 +57,7 @@ def _sci(value: float) -> str:
     return f"{value:.1e}"
 
 
-class GradCheckView(VerticalScroll):
+class GradCheckView(Paced, VerticalScroll):
     """The gradient check: summary line, progress bar (while running), table, notes.
 
     `set_running(total=None)` clears the last result and shows the progress bar;
@@ -107,8 +111,7 @@ class GradCheckView(VerticalScroll):
         self.shown_columns: tuple[tuple[str, str], ...] = ()  # (column, header) of the table as shown
 
     def compose(self) -> ComposeResult:
-        yield Static("Gradient check: not run yet. It compares backprop with central differences "
-                     "on a small batch.", id="gc-summary")
+        yield Static(NOT_RUN, id="gc-summary")
         # a total from the start: without one, the bar animates (and wakes the app 15 times a second)
         # even while hidden, which the training thread pays for in waits for the interpreter lock
         yield ProgressBar(id="gc-progress", show_eta=False, total=1)
@@ -124,6 +127,19 @@ class GradCheckView(VerticalScroll):
         self.state = state
         for name in ("empty", "running", "done", "error"):
             self.set_class(name == state, f"-{name}")
+
+    def show(self, snap, run: Run, force: bool = False) -> None:
+        """Nothing to draw from a snapshot (so nothing to pace): the check's own messages fill the table."""
+
+    def clear(self) -> None:
+        """Not run yet, for a fresh network (the app cancels a running check first)."""
+        self.result = None
+        self._stop_progress()
+        self._set_state("empty")
+        self.query_one("#gc-summary", Static).update(NOT_RUN)
+        self.table.clear(columns=True)
+        self.shown_columns = ()
+        self.query_one("#gc-notes", Static).update("")
 
     def set_running(self, total: int | None = None) -> None:
         """The check started: clear the last result, show progress."""

@@ -24,6 +24,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui.components.pacing import Paced, Run
 from tui.drawing.weights import (
     GLYPH_RAMP,
     PALETTE_LEVELS,
@@ -124,7 +125,7 @@ class HalfBlockStyles:
         return len(self.table)
 
 
-class WeightsView(Widget, can_focus=True):
+class WeightsView(Paced, Widget, can_focus=True):
     """Weight tiles (first layer, image data) and heatmaps (every other weight matrix), paged.
 
     `set_weights(weights, image_shape)`: a dict of parameters (W1, b1, W2, ...; biases are
@@ -160,6 +161,8 @@ class WeightsView(Widget, can_focus=True):
     """Draw with characters instead of colours; None follows the app's NO_COLOR."""
 
     levels = PALETTE_LEVELS
+    #: Seconds between redraws while training, at least (they are drawn once per epoch).
+    INTERVAL = 1.0
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
                  disabled: bool = False) -> None:
@@ -192,7 +195,19 @@ class WeightsView(Widget, can_focus=True):
         self.version += 1
         self.refresh()
 
+    def show(self, snap, run: Run, force: bool = False) -> None:
+        """The session's weights: once per epoch while training (at most once per INTERVAL), at each
+        new step otherwise, and now when forced."""
+        if snap.state == "training" and not force:
+            due = self.due((id(run.session), "epoch", snap.epoch))
+        else:
+            due = self.due((id(run.session), "step", snap.step), force, interval=0.0)
+        if due:
+            self.set_weights(run.session.snapshot(weights=True).weights, run.dataset.image_shape)
+
     def clear(self) -> None:
+        """Empty, for a fresh network: the next show draws."""
+        self.restart()
         self.set_weights({}, None)
 
     # -- pages --------------------------------------------------------------------------------
